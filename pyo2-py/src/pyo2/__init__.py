@@ -1,0 +1,37 @@
+"""pyo2: call the ``extern "C"`` functions of a Rust ``cdylib`` from Python.
+
+Lists, ``str``, ``bytes`` and buffers cross as ``repr(C)`` views
+(``PyVec<T>`` / ``PyStr`` in the Rust crate ``pyo2``), and what Rust writes
+through a ``&mut PyVec`` is written back into the Python lists::
+
+    from pyo2 import RustDLL
+    dll = RustDLL('./libmylib.so')
+    lst = [1, 2, 3, 4, 5]
+    dll.test('World', lst)
+    print(lst)          # [6, 2, 3, 4, 5]
+"""
+
+from __future__ import annotations
+
+from ._dll import RustDLL, RustFunction
+from ._errors import Pyo2Error, RustError, RustPanic, SignatureError
+from ._signature import parse_signature
+from ._types import Signature
+
+__all__ = [
+    "Pyo2Error",
+    "RustDLL",
+    "RustError",
+    "RustFunction",
+    "RustPanic",
+    "Signature",
+    "SignatureError",
+    "parse_signature",
+]
+
+__version__ = "0.2.0"
+
+# The public API has one home: report every name as pyo2's, not a private module's.
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name

@@ -1,0 +1,75 @@
+"""Scalar conversions and the wording of argument errors.
+
+Every argument error names the function, the parameter and the Rust type it
+wanted, then says what is wrong::
+
+    sum_u8(): parameter 'v' (&PyVec<u8>): item [2]: 256 is out of range for u8 (0..=255)
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import struct
+from typing import Any, NoReturn
+
+from ._types import Scalar
+
+__all__ = ["Where", "scalar", "show"]
+
+def show(value: object) -> str:
+    """A short description of a value for error messages: ``float (2.5)``."""
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{type(value).__name__} ({text})"
+
+
+class Where:
+    """The place an argument error happened: function, parameter, Rust type."""
+
+    __slots__ = ("function", "param", "rtype")
+
+    def __init__(self, function: str, param: str, rtype: object) -> None:
+        self.function = function
+        self.param = param
+        self.rtype = rtype
+
+    def __str__(self) -> str:
+        return f"{self.function}(): parameter {self.param} ({self.rtype})"
+
+    def fail(self, exc: type[Exception], path: str, detail: str) -> NoReturn:
+        at = f": item {path}" if path else ""
+        raise exc(f"{self}{at}: {detail}")
+
+
+def scalar(t: Scalar, value: Any) -> int | float | bool:
+    """Check ``value`` against scalar type ``t`` and return what crosses the ABI.
+
+    Raises ``TypeError`` (with a detail message, no location) for a value of
+    the wrong type and ``OverflowError`` for one out of ``t``'s range.
+    """
+    kind = t.kind
+    if kind == "float":
+        if isinstance(value, (str, bytes)) or not (
+            hasattr(type(value), "__float__") or hasattr(type(value), "__index__")
+        ):
+            raise TypeError(f"got {show(value)}, expected {t.describe()}")
+        result = float(value)
+        if t.size == 4 and math.isfinite(result):
+            try:
+                struct.pack("f", result)
+            except OverflowError:
+                # ctypes and array('f') would silently round it to inf.
+                raise OverflowError(f"{value!r} is out of range for f32") from None
+        return result
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"got {show(value)}, expected {t.describe()}") from None
+    assert t.lo is not None and t.hi is not None
+    if not t.lo <= number <= t.hi:
+        if kind == "bool":
+            raise OverflowError(f"{number} is not a bool (True, False, 1 or 0)")
+        raise OverflowError(f"{number} is out of range for {t.name} ({t.lo}..={t.hi})")
+    return bool(number) if kind == "bool" else number

@@ -1,0 +1,200 @@
+"""Loading a Rust ``cdylib`` and calling its functions."""
+
+from __future__ import annotations
+
+import ctypes
+import difflib
+import errno
+import os
+from typing import Any
+
+from ._convert import Where
+from ._marshal import Marshal, infer
+from ._signature import parse_signature
+from ._symbols import exported_functions
+from ._types import RType, Scalar, Signature
+
+__all__ = ["RustDLL", "RustFunction"]
+
+# One ctypes prototype per distinct C signature, shared by every library.
+_PROTOTYPES: dict[tuple[Any, ...], Any] = {}
+
+
+def _ctype(t: RType) -> Any:
+    return t.ctype if isinstance(t, Scalar) else ctypes.c_void_p
+
+
+def _prototype(sig: Signature) -> Any:
+    key = (None if sig.ret is None else sig.ret.ctype, *(_ctype(t) for _, t in sig.params))
+    proto = _PROTOTYPES.get(key)
+    if proto is None:
+        # CFUNCTYPE calls release the GIL while Rust runs.
+        proto = _PROTOTYPES[key] = ctypes.CFUNCTYPE(*key)
+    return proto
+
+
+class RustFunction:
+    """A function of a :class:`RustDLL`; call it like a Python function.
+
+    Without a declared signature, each call infers one from the values
+    passed (``int`` → ``i64``, ``float`` → ``f64``, ``str``/``bytes`` →
+    ``&PyStr``, ``list`` → ``&mut PyVec<T>``) and returns ``None``. After
+    :meth:`RustDLL.declare`, calls are checked against the declaration,
+    accept keyword arguments, and return the declared type.
+
+    .. versionadded:: 0.2
+    """
+
+    __slots__ = ("_address", "_calls", "dll", "name", "signature")
+
+    def __init__(self, dll: RustDLL, name: str, address: int, signature: Signature | None) -> None:
+        #: The library the function lives in.
+        self.dll = dll
+        #: The symbol name.
+        self.name = name
+        #: The declared signature, or ``None`` when each call infers one.
+        self.signature = signature
+        self._address = address
+        self._calls: dict[Signature, Any] = {}
+
+    def __repr__(self) -> str:
+        what = str(self.signature) if self.signature else f"fn {self.name}(...) (inferred per call)"
+        return f"<pyo2 function {what} in {self.dll.path!r}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        sig = self.signature
+        if sig is None:
+            if kwargs:
+                raise TypeError(
+                    f"{self.name}(): got keyword arguments {sorted(kwargs)}, but the function "
+                    "has no declared signature and so no parameter names (use dll.declare)"
+                )
+            params = tuple(
+                (f"#{i}", infer(value, Where(self.name, f"#{i}", "inferred")))
+                for i, value in enumerate(args, 1)
+            )
+            return self._call(Signature(self.name, params, None, "inferred"), args, trusted=False)
+        if kwargs or len(args) != len(sig.params):
+            args = self._bind(sig, args, kwargs)
+        return self._call(sig, args, trusted=True)
+
+    def _bind(self, sig: Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        names = [name for name, _ in sig.params]
+        if len(args) > len(names):
+            raise TypeError(
+                f"{self.name}() takes {len(names)} argument{'s' * (len(names) != 1)} "
+                f"but {len(args)} were given ({sig})"
+            )
+        bound = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise TypeError(f"{self.name}() got an unexpected keyword argument {key!r} ({sig})")
+            if key in bound:
+                raise TypeError(f"{self.name}() got multiple values for argument {key!r} ({sig})")
+            bound[key] = value
+        missing = [name for name in names if name not in bound]
+        if missing:
+            raise TypeError(f"{self.name}() missing argument{'s' * (len(missing) > 1)} {missing} ({sig})")
+        return tuple(bound[name] for name in names)
+
+    def _call(self, sig: Signature, args: tuple[Any, ...], trusted: bool) -> Any:
+        marshal = Marshal(self.name, trusted)
+        name = self.name
+        c_args = [
+            marshal.param(t, value, Where(name, repr(pname) if trusted else pname, t if trusted else f"{t}, inferred"))
+            for (pname, t), value in zip(sig.params, args)
+        ]
+        function = self._calls.get(sig)
+        if function is None:
+            function = self._calls[sig] = _prototype(sig)(self._address)
+        try:
+            marshal.layout()
+            result = function(*marshal.c_args(c_args))
+            marshal.write_back()
+        finally:
+            marshal.release()
+        return result
+
+
+class RustDLL:
+    """A Rust ``cdylib``, loaded with :class:`ctypes.CDLL`.
+
+    Its functions are attributes (``dll.test``) or items (``dll["test"]``)::
+
+        >>> dll = RustDLL("./libmylib.so")          # doctest: +SKIP
+        >>> lst = [1, 2, 3, 4, 5]
+        >>> dll.test("World", lst)                  # doctest: +SKIP
+        >>> lst                                     # doctest: +SKIP
+        [6, 2, 3, 4, 5]
+
+    Raises ``OSError`` (with the path tried as ``filename``) when the file is
+    missing or is not a loadable library.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        path = os.fspath(path)
+        if not isinstance(path, str):
+            raise TypeError(f"RustDLL() takes a str or os.PathLike path, got {type(path).__name__}")
+        #: The path the library was loaded from, as given.
+        self.path: str = path
+        try:
+            self._cdll = ctypes.CDLL(path)
+        except OSError as e:
+            has_dir = os.sep in path or (os.altsep is not None and os.altsep in path)
+            missing = has_dir and not os.path.exists(path)
+            code = errno.ENOENT if missing else errno.ENOEXEC
+            what = "no such file" if missing else f"not a loadable library ({e})"
+            raise OSError(code, f"pyo2: can't load the Rust library: {what}", path) from None
+        self._functions: dict[str, RustFunction] = {}
+
+    def __repr__(self) -> str:
+        return f"<RustDLL {self.path!r}>"
+
+    def __getattr__(self, name: str) -> RustFunction:
+        if name.startswith("__") or name in ("path", "_cdll", "_functions"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, name: str) -> RustFunction:
+        function = self._functions.get(name)
+        if function is None:
+            function = self._functions[name] = RustFunction(self, name, self._address(name), None)
+        return function
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(exported_functions(self.path)))
+
+    def _address(self, name: str) -> int:
+        try:
+            pointer = getattr(self._cdll, name)
+        except AttributeError:
+            close = difflib.get_close_matches(name, exported_functions(self.path), n=5, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise AttributeError(
+                f"{self.path!r} exports no function {name!r}{hint} "
+                "(is it #[no_mangle] pub extern \"C\" and in a cdylib?)"
+            ) from None
+        address = ctypes.cast(pointer, ctypes.c_void_p).value
+        assert address is not None
+        return address
+
+    def declare(self, declaration: str) -> RustFunction:
+        """Give a function its exact signature, written in Rust syntax.
+
+        >>> dll.declare("fn scale(v: &mut PyVec<f64>, k: f64) -> f64")   # doctest: +SKIP
+        >>> dll.scale([1.0, 2.0], k=3.0)                                  # doctest: +SKIP
+        9.0
+
+        Later calls check every argument against it (exact widths, ranges,
+        mutability), take keyword arguments, and return the declared type.
+        Raises :class:`pyo2.SignatureError` when the text does not parse and
+        ``AttributeError`` when the library has no such function.
+
+        .. versionadded:: 0.2
+        """
+        sig = parse_signature(declaration)
+        function = RustFunction(self, sig.name, self._address(sig.name), sig)
+        self._functions[sig.name] = function
+        return function

@@ -1,0 +1,207 @@
+"""Parse a Rust function declaration into a :class:`~pyo2._types.Signature`.
+
+Accepted::
+
+    [pub] [unsafe] [extern "C"] fn NAME(PARAM: TYPE, ...) [-> RET] [;]
+
+``TYPE`` is a scalar (``i8 … u64``, ``isize``, ``usize``, ``f32``, ``f64``,
+``bool``), ``&PyStr``, ``&PyVec<T>`` or ``&mut PyVec<T>`` with ``T`` any
+``TYPE``; paths may be spelled ``pyo2::PyVec`` and references may carry a
+lifetime (``&'a PyStr``). ``RET`` is a scalar or ``()``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ._errors import SignatureError
+from ._types import SCALARS, U8, RType, Scalar, Signature, VecRef
+
+__all__ = ["MAX_DEPTH", "parse_signature"]
+
+#: Deepest nesting of ``PyVec`` a signature (or an inferred value) may have.
+MAX_DEPTH = 32
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<lifetime>'[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<string>"[^"]*")
+  | (?P<punct>->|::|[&<>(),:;\[\]*{}])
+    """,
+    re.VERBOSE,
+)
+
+_OWNED = {"String", "Vec", "Option", "Result", "Box"}
+
+
+@dataclass
+class _Tok:
+    kind: str
+    text: str
+    pos: int
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise _error(text, pos, text[pos], f"unexpected character {text[pos]!r}")
+        if m.lastgroup != "ws":
+            toks.append(_Tok(m.lastgroup or "", m.group(), pos))
+        pos = m.end()
+    toks.append(_Tok("end", "", len(text)))
+    return toks
+
+
+def _error(text: str, pos: int, token: str, message: str) -> SignatureError:
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    line = text[line_start : line_end if line_end != -1 else len(text)]
+    return SignatureError(message, line, pos - line_start + 1, token)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokenize(text)
+        self.i = 0
+
+    @property
+    def tok(self) -> _Tok:
+        return self.toks[self.i]
+
+    def fail(self, message: str, tok: _Tok | None = None) -> SignatureError:
+        tok = tok or self.tok
+        found = f"found {tok.text!r}" if tok.kind != "end" else "found the end of the declaration"
+        return _error(self.text, tok.pos, tok.text, f"{message}, {found}")
+
+    def accept(self, text: str) -> bool:
+        if self.tok.text == text and self.tok.kind != "string":
+            self.i += 1
+            return True
+        return False
+
+    def expect(self, text: str, what: str | None = None) -> None:
+        if not self.accept(text):
+            raise self.fail(f"expected {what or repr(text)}")
+
+    def ident(self, what: str) -> str:
+        tok = self.tok
+        if tok.kind != "ident":
+            raise self.fail(f"expected {what}")
+        self.i += 1
+        return tok.text
+
+    def signature(self) -> Signature:
+        self.accept("pub")
+        self.accept("unsafe")
+        if self.accept("extern"):
+            if self.tok.kind == "string":
+                if self.tok.text != '"C"':
+                    raise self.fail('only extern "C" functions can be called')
+                self.i += 1
+        self.expect("fn", "'fn'")
+        name = self.ident("the function name")
+        if self.tok.text == "<":
+            raise self.fail("generic functions have no C symbol; expected '('")
+        self.expect("(")
+        params: list[tuple[str, RType]] = []
+        seen: set[str] = set()
+        while not self.accept(")"):
+            self.accept("mut")
+            name_tok = self.tok
+            pname = self.ident("a parameter name or ')'")
+            if pname in seen:
+                raise self.fail(f"parameter {pname!r} appears twice", name_tok)
+            seen.add(pname)
+            self.expect(":")
+            params.append((pname, self.type(1)))
+            if not self.accept(","):
+                self.expect(")", "',' or ')'")
+                break
+        ret: Scalar | None = None
+        if self.accept("->"):
+            ret = self.ret()
+        self.accept(";")
+        if self.tok.kind != "end":
+            raise self.fail("expected the end of the declaration")
+        return Signature(name, tuple(params), ret)
+
+    def ret(self) -> Scalar | None:
+        if self.accept("("):
+            self.expect(")", "')' (only () and scalars can be returned)")
+            return None
+        tok = self.tok
+        if tok.text in SCALARS:
+            self.i += 1
+            return SCALARS[tok.text]
+        if tok.text in _OWNED:
+            raise self.fail(
+                "owned returns (String, Vec, Option, Result) need #[pyo2::export]; "
+                "a declared function returns a scalar, bool or ()"
+            )
+        raise self.fail("expected a return type: a scalar, bool or ()")
+
+    def type(self, depth: int) -> RType:
+        if depth > MAX_DEPTH:
+            raise self.fail(f"PyVec nested deeper than {MAX_DEPTH} levels")
+        tok = self.tok
+        if tok.kind == "ident" and tok.text in SCALARS:
+            self.i += 1
+            return SCALARS[tok.text]
+        if not self.accept("&"):
+            if tok.text in ("PyVec", "PyStr", "pyo2"):
+                raise self.fail(f"a {tok.text} crosses by reference: expected '&' or '&mut'")
+            if tok.text == "*":
+                raise self.fail("raw pointers are not supported; use &PyVec<T>")
+            if tok.text in _OWNED or tok.text == "str":
+                raise self.fail(f"{tok.text} is not FFI-safe as a parameter; use &PyStr or &PyVec<T>")
+            raise self.fail("expected a type (a scalar, &PyStr, &PyVec<T> or &mut PyVec<T>)")
+        if self.tok.kind == "lifetime":
+            self.i += 1
+        mutable = self.accept("mut")
+        if self.tok.text == "str":
+            raise self.fail("&str is a fat pointer, not FFI-safe; use &PyStr")
+        if self.tok.text == "[":
+            raise self.fail("slices are fat pointers, not FFI-safe; use &PyVec<T> or &mut PyVec<T>")
+        if self.accept("pyo2"):
+            self.expect("::")
+        tok = self.tok
+        if self.accept("PyStr"):
+            return VecRef(U8, mutable)
+        if not self.accept("PyVec"):
+            raise self.fail("expected PyVec or PyStr after '&'", tok)
+        self.expect("<")
+        elem = self.type(depth + 1)
+        self.expect(">", "'>'")
+        return VecRef(elem, mutable)
+
+
+def parse_signature(text: str) -> Signature:
+    """Parse one Rust function declaration.
+
+    >>> print(parse_signature("fn scale(v: &mut PyVec<f64>, k: f64) -> f64"))
+    fn scale(v: &mut PyVec<f64>, k: f64) -> f64
+
+    Raises :class:`pyo2.SignatureError` pointing at the bad token.
+
+    .. versionadded:: 0.2
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a declaration is a str, got {type(text).__name__}")
+    return _Parser(text).signature()
+
+
+def walk(t: RType) -> Iterator[RType]:
+    """``t`` and every element type under it, outermost first."""
+    while True:
+        yield t
+        if not isinstance(t, VecRef):
+            return
+        t = t.elem

@@ -1,0 +1,168 @@
+"""The Rust types that cross the boundary, mirrored from ``pyo2-rs``.
+
+The C layout of ``PyVec<T>`` is defined once in the Rust crate
+(``#[repr(C)] { ptr: *mut T, len: usize }``) and once here, in
+:data:`PYVEC_LAYOUT`; a test on each side pins both.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from array import array
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+__all__ = [
+    "PYVEC_LAYOUT",
+    "SCALARS",
+    "CPyVec",
+    "RType",
+    "Scalar",
+    "Signature",
+    "VecRef",
+]
+
+Kind = Literal["int", "float", "bool"]
+
+
+class CPyVec(ctypes.Structure):
+    """``PyVec<T>`` as C sees it: ``{ void *ptr; size_t len; }``."""
+
+    _fields_ = [("ptr", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+#: ``(size, align, offset of ptr, offset of len)`` of ``PyVec<T>``, for any ``T``.
+PYVEC_LAYOUT: tuple[int, int, int, int] = (
+    ctypes.sizeof(CPyVec),
+    ctypes.alignment(CPyVec),
+    CPyVec.ptr.offset,  # type: ignore[attr-defined]
+    CPyVec.len.offset,  # type: ignore[attr-defined]
+)
+
+#: Bytes in one ``PyVec`` header, and in a pointer (a parameter of type ``&PyVec``).
+HEADER_SIZE = PYVEC_LAYOUT[0]
+POINTER_SIZE = ctypes.sizeof(ctypes.c_void_p)
+
+
+def _array_code(kind: str, size: int) -> str:
+    """The :mod:`array` type code with this kind and item size on this platform."""
+    candidates = {"i": "bhilq", "u": "BHILQ", "f": "fd"}[kind]
+    for code in candidates:
+        if array(code).itemsize == size:
+            return code
+    raise RuntimeError(f"no array type code for {kind}{size * 8}")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A scalar Rust type passed by value or stored in a ``PyVec``."""
+
+    name: str
+    kind: Kind
+    size: int
+    ctype: type[ctypes._SimpleCData]  # type: ignore[type-arg]
+    #: :mod:`array` type code of the element storage.
+    code: str
+    #: Inclusive bounds for integers (``0..=1`` for bool), ``None`` for floats.
+    lo: int | None = None
+    hi: int | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def align(self) -> int:
+        return ctypes.alignment(self.ctype)
+
+    def describe(self) -> str:
+        """``u8`` → ``"u8 (an int in 0..=255)"``: what the type accepts, for messages."""
+        if self.kind == "int":
+            return f"{self.name} (an int in {self.lo}..={self.hi})"
+        if self.kind == "bool":
+            return "bool (True or False)"
+        return f"{self.name} (a float)"
+
+
+def _int(name: str, signed: bool, size: int, ctype: type[ctypes._SimpleCData]) -> Scalar:  # type: ignore[type-arg]
+    bits = size * 8
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    return Scalar(name, "int", size, ctype, _array_code("i" if signed else "u", size), lo, hi)
+
+
+_PTR = ctypes.sizeof(ctypes.c_size_t)
+
+#: Every scalar type by its Rust name.
+SCALARS: dict[str, Scalar] = {
+    s.name: s
+    for s in [
+        _int("i8", True, 1, ctypes.c_int8),
+        _int("i16", True, 2, ctypes.c_int16),
+        _int("i32", True, 4, ctypes.c_int32),
+        _int("i64", True, 8, ctypes.c_int64),
+        _int("isize", True, _PTR, ctypes.c_ssize_t),
+        _int("u8", False, 1, ctypes.c_uint8),
+        _int("u16", False, 2, ctypes.c_uint16),
+        _int("u32", False, 4, ctypes.c_uint32),
+        _int("u64", False, 8, ctypes.c_uint64),
+        _int("usize", False, _PTR, ctypes.c_size_t),
+        Scalar("f32", "float", 4, ctypes.c_float, _array_code("f", 4)),
+        Scalar("f64", "float", 8, ctypes.c_double, _array_code("f", 8)),
+        Scalar("bool", "bool", 1, ctypes.c_bool, "B", 0, 1),
+    ]
+}
+
+assert struct.calcsize("?") == 1, "Rust's bool is one byte"
+
+I64 = SCALARS["i64"]
+F64 = SCALARS["f64"]
+U8 = SCALARS["u8"]
+BOOL = SCALARS["bool"]
+
+
+@dataclass(frozen=True)
+class VecRef:
+    """A reference to a ``PyVec<elem>``: ``&PyVec<T>`` or ``&mut PyVec<T>``.
+
+    It is what a parameter of that type receives (a pointer to a header) and
+    what an element of that type is (one pointer per element).
+    """
+
+    elem: RType
+    mutable: bool
+
+    def __str__(self) -> str:
+        if self.elem == U8 and not self.mutable:
+            return "&PyStr"
+        return f"&{'mut ' if self.mutable else ''}PyVec<{self.elem}>"
+
+    @property
+    def depth(self) -> int:
+        """Levels of ``PyVec`` in the type: 1 for ``&PyVec<i64>``."""
+        return 1 + (self.elem.depth if isinstance(self.elem, VecRef) else 0)
+
+
+#: A type a parameter or a ``PyVec`` element can have.
+RType = Union[Scalar, VecRef]
+
+PYSTR = VecRef(U8, mutable=False)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A function's C-ABI signature in Rust terms.
+
+    ``str(sig)`` spells it back as Rust: ``fn scale(v: &mut PyVec<f64>, k: f64) -> f64``.
+    """
+
+    name: str
+    params: tuple[tuple[str, RType], ...]
+    #: ``None`` for ``()``.
+    ret: Scalar | None = None
+    #: Where the signature came from: ``"declared"`` or ``"inferred"``.
+    source: str = field(default="declared", compare=False)
+
+    def __str__(self) -> str:
+        params = ", ".join(f"{n}: {t}" for n, t in self.params)
+        ret = f" -> {self.ret}" if self.ret is not None else ""
+        return f"fn {self.name}({params}){ret}"
