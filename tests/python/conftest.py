@@ -1,0 +1,28 @@
+"""Shared fixtures: the compiled fixture library, built once per run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from support import library
+
+import pyo2
+
+# Hypothesis profiles: "dev" is quick for local runs, "ci" digs deeper.
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.register_profile("ci", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="session")
+def fixture_path() -> Path:
+    return library("pyo2-fixture", "pyo2_fixture")
+
+
+@pytest.fixture
+def dll(fixture_path: Path) -> pyo2.RustDLL:
+    """A freshly loaded fixture library (declarations don't leak between tests)."""
+    return pyo2.RustDLL(fixture_path)

@@ -1,0 +1,26 @@
+"""Helpers shared by the tests (importable as ``support``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+
+
+def library(crate: str, lib: str) -> Path:
+    """Build ``crate`` (release) and return the path of its cdylib ``lib``."""
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", crate], cwd=ROOT, check=True)
+    path = TARGET / f"lib{lib}.so"
+    assert path.exists(), path
+    return path
+
+
+def run_python(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter, so a crash fails a test instead of the run."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )

@@ -1,0 +1,196 @@
+"""Calls without a declaration: the signature is inferred from the values."""
+
+from __future__ import annotations
+
+import subprocess
+from array import array
+from pathlib import Path
+
+import pytest
+
+import pyo2
+
+from support import ROOT, library
+
+
+def test_seed_example_prints_exactly_what_design_md_says() -> None:
+    library("hello", "mylib")
+    out = subprocess.run(
+        ["bash", "scripts/hello"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=300
+    ).stdout
+    assert out == "Hello, World!\nSum of numbers: 15\n[6, 2, 3, 4, 5]\n"
+
+
+def test_seed_example_from_python(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    dll = pyo2.RustDLL(library("hello", "mylib"))
+    lst = [1, 2, 3, 4, 5]
+    assert dll.test("World", lst) is None
+    assert lst == [6, 2, 3, 4, 5]
+    assert capfd.readouterr().out == "Hello, World!\nSum of numbers: 15\n"
+
+
+def test_int_list_is_mut_pyvec_i64_written_back_in_place(dll: pyo2.RustDLL) -> None:
+    lst = [1, -2, 3, 2**62]
+    before = id(lst)
+    dll.double_i64(lst)
+    assert lst == [2, -4, 6, -(2**63)]  # Rust's wrapping_mul, as Rust computed it
+    assert id(lst) == before
+
+
+def test_float_and_bool_lists(dll: pyo2.RustDLL) -> None:
+    floats = [1.5, -0.0, float("inf")]
+    dll.double_f64(floats)
+    assert floats == [3.0, -0.0, float("inf")]
+    flags = [True, False, False]
+    dll.double_bool(flags)  # double_bool negates
+    assert flags == [False, True, True]
+    assert all(type(b) is bool for b in flags)
+
+
+def test_empty_list_is_a_null_view(dll: pyo2.RustDLL) -> None:
+    lst: list[int] = []
+    dll.double_i64(lst)
+    assert lst == []
+    is_null = dll.declare("fn is_null(v: &PyVec<i64>) -> bool")
+    assert is_null([]) is True
+    assert is_null([1]) is False
+
+
+def test_str_crosses_as_utf8(dll: pyo2.RustDLL) -> None:
+    count = dll.declare("fn char_count(s: &PyStr) -> i64")
+    byte_len = dll.declare("fn byte_len(s: &PyStr) -> u64")
+    for text in ["", "a", "héllo", "日本語", "🦀 crab", "\0nul\0"]:
+        assert count(text) == len(text)
+        assert byte_len(text) == len(text.encode())
+
+
+def test_bytes_and_str_are_never_mutated_under_inference(dll: pyo2.RustDLL) -> None:
+    # bump_bytes takes &mut PyVec<u8> and writes; inference can't know, so it copies.
+    data = b"abc"
+    single = b"a"  # CPython caches one-byte bytes objects: writing it would corrupt every b"a"
+    text = "xyz"
+    dll.bump_bytes(data)
+    dll.bump_bytes(single)
+    dll.bump_bytes(text)
+    dll.bump_bytes("a")
+    assert data == b"abc"
+    assert single == b"a" and bytes([97]) == b"a"
+    assert text == "xyz" and "a" + "" == "a"
+
+
+def test_nested_lists_written_back_recursively_with_identity(dll: pyo2.RustDLL) -> None:
+    rows = [[1, 2], [], [3]]
+    inner = [id(r) for r in rows]
+    dll.nested_bump(rows)
+    assert rows == [[2, 3], [], [24]]
+    assert [id(r) for r in rows] == inner
+
+
+def test_rust_moving_inner_lists_moves_the_same_objects(dll: pyo2.RustDLL) -> None:
+    a, b, c = [1], [2, 2], [3, 3, 3]
+    outer = [a, b, c]
+    dll.nested_swap_ends(outer)
+    assert outer == [[3, 3, 3], [2, 2], [1]]
+    assert outer[0] is c and outer[1] is b and outer[2] is a
+
+
+def test_three_levels_deep(dll: pyo2.RustDLL) -> None:
+    cube = [[[1.0, -2.0], []], [[3.5]]]
+    leaf = cube[1][0]
+    dll.deep_negate(cube)
+    assert cube == [[[-1.0, 2.0], []], [[-3.5]]]
+    assert cube[1][0] is leaf
+
+
+def test_list_of_str_and_bytes(dll: pyo2.RustDLL) -> None:
+    words: list[str | bytes] = ["ab", b"cde", "", "é"]
+    dll.reverse_strs(words)
+    assert words == ["é", "", b"cde", "ab"]
+
+
+def test_rust_swapping_two_views_swaps_the_lists(dll: pyo2.RustDLL) -> None:
+    a, b = [1, 2, 3], [9]
+    dll.swap_views(a, b)
+    assert a == [9] and b == [1, 2, 3]
+
+
+def test_bytearray_is_zero_copy_and_written_in_place(dll: pyo2.RustDLL) -> None:
+    buf = bytearray(b"abc")
+    dll.bump_bytes(buf)
+    assert buf == bytearray(b"bcd")
+    buf.extend(b"!")  # the export was released after the call
+    assert buf == bytearray(b"bcd!")
+
+
+def test_array_and_memoryview_are_zero_copy(dll: pyo2.RustDLL) -> None:
+    arr = array("d", [1.0, 2.0])
+    dll.double_f64(arr)
+    assert arr == array("d", [2.0, 4.0])
+    words = array("H", [0, 0, 0])
+    dll.iota_u16(memoryview(words))
+    assert words.tolist() == [0, 1, 2]
+    raw = bytearray(8)
+    dll.iota_u16(memoryview(raw).cast("H")[1:3])
+    assert array("H", bytes(raw)).tolist() == [0, 0, 1, 0]
+
+
+def test_misaligned_buffer_is_copied_in_and_out(dll: pyo2.RustDLL) -> None:
+    raw = bytearray(17)
+    view = memoryview(raw)[1:].cast("q")  # 8-byte items at an odd address
+    view[0], view[1] = 5, -7
+    dll.double_i64(view)
+    assert view.tolist() == [10, -14]
+
+
+def test_read_only_buffer_is_copied_not_written(dll: pyo2.RustDLL) -> None:
+    data = bytes(array("d", [1.0, 2.0]))
+    view = memoryview(data).cast("d")
+    dll.double_f64(view)
+    assert view.tolist() == [1.0, 2.0]
+
+
+def test_list_of_buffers(dll: pyo2.RustDLL) -> None:
+    a, b = array("q", [1, 2]), array("q", [3])
+    outer = [a, b]
+    dll.nested_bump(outer)
+    assert a.tolist() == [2, 3] and b.tolist() == [14]
+    assert outer[0] is a and outer[1] is b
+
+
+def test_scalar_arguments(dll: pyo2.RustDLL) -> None:
+    # Inferred calls return None (the return type is unknown); declared ones return it.
+    assert dll.mix(1, 2.5, False) is None
+    mix = dll.declare("fn mix(a: i64, b: f64, negate: bool) -> f64")
+    assert mix(1, 2.5, True) == -3.5
+
+
+def test_int_subclass_and_float_subclass(dll: pyo2.RustDLL) -> None:
+    class Count(int):
+        pass
+
+    values = [Count(3), Count(4)]
+    dll.double_i64(values)
+    assert values == [6, 8]
+
+
+def test_each_call_infers_afresh(dll: pyo2.RustDLL) -> None:
+    ints = [1, 2]
+    floats = [1.5]
+    dll.double_i64(ints)
+    dll.double_f64(floats)
+    assert ints == [2, 4] and floats == [3.0]
+
+
+def test_threads_call_concurrently(dll: pyo2.RustDLL) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(k: int) -> list[int]:
+        lst = list(range(k, k + 100))
+        for _ in range(50):
+            dll.double_i64(lst)
+            lst[:] = [x // 2 for x in lst]
+        return lst
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(16)))
+    assert results == [list(range(k, k + 100)) for k in range(16)]
