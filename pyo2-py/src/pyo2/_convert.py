@@ -17,6 +17,11 @@ from ._types import Scalar
 
 __all__ = ["Where", "scalar", "show"]
 
+def _to_f32(value: float) -> float:
+    """``value`` rounded to the nearest f32 (inf when it is out of range)."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
+
+
 def show(value: object) -> str:
     """A short description of a value for error messages: ``float (2.5)``."""
     text = repr(value)
@@ -56,12 +61,9 @@ def scalar(t: Scalar, value: Any) -> int | float | bool:
         ):
             raise TypeError(f"got {show(value)}, expected {t.describe()}")
         result = float(value)
-        if t.size == 4 and math.isfinite(result):
-            try:
-                struct.pack("f", result)
-            except OverflowError:
-                # ctypes and array('f') would silently round it to inf.
-                raise OverflowError(f"{value!r} is out of range for f32") from None
+        if t.size == 4 and math.isfinite(result) and math.isinf(_to_f32(result)):
+            # ctypes and array('f') would silently round it to inf.
+            raise OverflowError(f"{value!r} is out of range for f32")
         return result
     try:
         number = operator.index(value)

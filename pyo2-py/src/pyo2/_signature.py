@@ -149,9 +149,9 @@ class _Parser:
         raise self.fail("expected a return type: a scalar, bool or ()")
 
     def type(self, depth: int) -> RType:
-        if depth > MAX_DEPTH:
-            raise self.fail(f"PyVec nested deeper than {MAX_DEPTH} levels")
         tok = self.tok
+        if tok.text == "&" and depth > MAX_DEPTH:
+            raise self.fail(f"PyVec nested deeper than {MAX_DEPTH} levels")
         if tok.kind == "ident" and tok.text in SCALARS:
             self.i += 1
             return SCALARS[tok.text]
