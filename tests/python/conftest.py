@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from support import library
 
 import pyo2
+from support import library
 
 # Hypothesis profiles: "dev" is quick for local runs, "ci" digs deeper.
 settings.register_profile("dev", max_examples=60, deadline=None)

@@ -22,5 +22,5 @@ def library(crate: str, lib: str) -> Path:
 def run_python(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter, so a crash fails a test instead of the run."""
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=timeout, cwd=ROOT
     )

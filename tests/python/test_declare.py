@@ -87,7 +87,7 @@ def test_bool_params_and_returns(dll: pyo2.RustDLL) -> None:
 def test_unit_return_and_no_params(dll: pyo2.RustDLL) -> None:
     noop = dll.declare("fn noop() -> ()")
     assert noop() is None
-    assert dll.declare("pub extern \"C\" fn noop();")() is None
+    assert dll.declare('pub extern "C" fn noop();')() is None
 
 
 def test_keyword_arguments_and_arity(dll: pyo2.RustDLL) -> None:
@@ -199,7 +199,9 @@ def test_nesting_limit_in_declarations() -> None:
 
 
 def test_lifetimes_and_multiline_declarations() -> None:
-    sig = pyo2.parse_signature("pub unsafe extern \"C\" fn f(\n  a: &'a PyStr,\n  mut b: &'b mut PyVec<u8>,\n);")
+    sig = pyo2.parse_signature(
+        "pub unsafe extern \"C\" fn f(\n  a: &'a PyStr,\n  mut b: &'b mut PyVec<u8>,\n);"
+    )
     assert str(sig) == "fn f(a: &PyStr, b: &mut PyVec<u8>)"
 
 

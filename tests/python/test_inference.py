@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import pyo2
-
 from support import ROOT, library
 
 

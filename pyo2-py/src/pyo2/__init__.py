@@ -11,8 +11,6 @@ through a ``&mut PyVec`` is written back into the Python lists::
     print(lst)          # [6, 2, 3, 4, 5]
 """
 
-from __future__ import annotations
-
 from ._dll import RustDLL, RustFunction
 from ._errors import Pyo2Error, RustError, RustPanic, SignatureError
 from ._signature import parse_signature

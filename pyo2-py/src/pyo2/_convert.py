@@ -17,6 +17,7 @@ from ._types import Scalar
 
 __all__ = ["Where", "scalar", "show"]
 
+
 def _to_f32(value: float) -> float:
     """``value`` rounded to the nearest f32 (inf when it is out of range)."""
     return float(struct.unpack("f", struct.pack("f", value))[0])

@@ -101,7 +101,9 @@ class RustFunction:
         marshal = Marshal(self.name, trusted)
         name = self.name
         c_args = [
-            marshal.param(t, value, Where(name, repr(pname) if trusted else pname, t if trusted else f"{t}, inferred"))
+            marshal.param(
+                t, value, Where(name, repr(pname) if trusted else pname, t if trusted else f"{t}, inferred")
+            )
             for (pname, t), value in zip(sig.params, args)
         ]
         function = self._calls.get(sig)
@@ -174,7 +176,7 @@ class RustDLL:
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise AttributeError(
                 f"{self.path!r} exports no function {name!r}{hint} "
-                "(is it #[no_mangle] pub extern \"C\" and in a cdylib?)"
+                '(is it #[no_mangle] pub extern "C" and in a cdylib?)'
             ) from None
         address = ctypes.cast(pointer, ctypes.c_void_p).value
         assert address is not None

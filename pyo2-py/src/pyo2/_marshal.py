@@ -28,6 +28,7 @@ from ._types import BOOL, F64, HEADER_SIZE, I64, POINTER_SIZE, PYSTR, SCALARS, U
 
 __all__ = ["Marshal", "infer"]
 
+
 def _buffer_scalar(fmt: str, itemsize: int) -> Scalar | None:
     """The scalar type of a buffer's items from its struct format, or None."""
     if fmt[:1] in ("@", "=") or (fmt[:1] == "<" and sys.byteorder == "little"):
@@ -50,7 +51,7 @@ def _buffer_scalar(fmt: str, itemsize: int) -> Scalar | None:
 class _Buffer:
     """What :func:`_inspect_buffer` learns about an object's buffer."""
 
-    __slots__ = ("elem", "nbytes", "n", "readonly", "problem")
+    __slots__ = ("elem", "n", "nbytes", "problem", "readonly")
 
     def __init__(self, elem: Scalar | None, n: int, nbytes: int, readonly: bool, problem: str) -> None:
         self.elem = elem
@@ -81,7 +82,7 @@ def _inspect_buffer(obj: object) -> _Buffer | None:
 class _Node:
     """One ``PyVec`` header: where its elements come from and go back to."""
 
-    __slots__ = ("obj", "t", "kind", "data", "n", "children", "index", "ptr", "slot", "nbytes")
+    __slots__ = ("children", "data", "index", "kind", "n", "nbytes", "obj", "ptr", "slot", "t")
 
     def __init__(self, obj: Any, t: VecRef, kind: str, data: Any, n: int) -> None:
         self.obj = obj
@@ -110,7 +111,7 @@ def _unify(a: RType | None, b: RType | None) -> RType | None:
     if b is None:
         return a
     if isinstance(a, VecRef) and isinstance(b, VecRef) and a.mutable == b.mutable:
-        elem = _unify(a.elem, b.elem)  # type: ignore[arg-type]
+        elem = _unify(a.elem, b.elem)
         return VecRef(elem, a.mutable)  # type: ignore[arg-type]
     raise LookupError
 
@@ -242,7 +243,8 @@ class Marshal:
                 where.fail(ValueError, path, "the list contains itself")
             self._lend(value, t.mutable, where, path)
             if isinstance(elem, Scalar):
-                return self._add(_Node(value, t, "list", _scalar_array(elem, value, where, path), len(value)))
+                data = _scalar_array(elem, value, where, path, on_path)
+                return self._add(_Node(value, t, "list", data, len(value)))
             node = self._add(_Node(value, t, "nested", None, len(value)))
             on_path.add(id(value))
             node.children = [self._vec(elem, x, where, f"{path}[{i}]", on_path) for i, x in enumerate(value)]
@@ -256,16 +258,20 @@ class Marshal:
                 where.fail(TypeError, path, f"got {show(value)}; a {kind_name} {why}: pass {hint}")
             if isinstance(value, str):
                 try:
-                    data = value.encode("utf-8") if self.trusted else bytearray(value, "utf-8")
+                    encoded = value.encode("utf-8") if self.trusted else bytearray(value, "utf-8")
                 except UnicodeEncodeError as e:
                     raise UnicodeEncodeError(
-                        e.encoding, e.object, e.start, e.end, f"{where}: item {path or '(the str)'}: {e.reason}"
+                        e.encoding,
+                        e.object,
+                        e.start,
+                        e.end,
+                        f"{where}{': item ' + path if path else ''}: {e.reason}",
                     ) from None
             else:
-                data = value if self.trusted else bytearray(value)
+                encoded = value if self.trusted else bytearray(value)
             self._lend(value, False, where, path)
             kind = "bytes" if self.trusted else "copy"
-            return self._add(_Node(value, t, kind, data, len(data)))
+            return self._add(_Node(value, t, kind, encoded, len(encoded)))
         buf = _inspect_buffer(value)
         if buf is None:
             where.fail(TypeError, path, f"got {show(value)}, expected a list or a buffer for {t}")
@@ -277,7 +283,9 @@ class Marshal:
             where.fail(TypeError, path, f"got a buffer of {buf.elem}, expected a buffer of {elem}")
         if buf.readonly:
             if t.mutable:
-                where.fail(TypeError, path, f"got a read-only {type(value).__name__}; {t} needs a writable buffer")
+                where.fail(
+                    TypeError, path, f"got a read-only {type(value).__name__}; {t} needs a writable buffer"
+                )
             self._lend(value, False, where, path)
             with memoryview(value) as mv:
                 copy = bytearray(mv)
@@ -299,8 +307,8 @@ class Marshal:
         n_pointers = sum(len(node.children) for node in nodes)
         pointers = (ctypes.c_size_t * n_pointers)()
         pbase = ctypes.addressof(pointers)
-        values: list[int] = []
-        slots: list[int] = []
+        values: list[Any] = []
+        slots: list[Any] = []
         keep = self.keep
         for node in nodes:
             kind = node.kind
@@ -431,7 +439,7 @@ def _element(by_address: dict[int, _Node], t: VecRef, address: int, depth: int =
     return [_element(by_address, elem, a, depth + 1) for a in addresses]
 
 
-def _scalar_array(t: Scalar, items: list[Any], where: Where, path: str) -> array[Any]:
+def _scalar_array(t: Scalar, items: list[Any], where: Where, path: str, on_path: set[int]) -> array[Any]:
     """``items`` as an :class:`array.array` of ``t``, checked, at C speed."""
     try:
         if t is BOOL:
@@ -446,6 +454,8 @@ def _scalar_array(t: Scalar, items: list[Any], where: Where, path: str) -> array
         pass
     # Slow path, only to name the first bad item.
     for i, item in enumerate(items):
+        if item is items or id(item) in on_path:
+            where.fail(ValueError, f"{path}[{i}]", "the list contains itself")
         try:
             scalar(t, item)
         except (TypeError, OverflowError) as e:

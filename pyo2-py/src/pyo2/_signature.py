@@ -13,7 +13,6 @@ lifetime (``&'a PyStr``). ``RET`` is a scalar or ``()``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ._errors import SignatureError
@@ -101,11 +100,10 @@ class _Parser:
     def signature(self) -> Signature:
         self.accept("pub")
         self.accept("unsafe")
-        if self.accept("extern"):
-            if self.tok.kind == "string":
-                if self.tok.text != '"C"':
-                    raise self.fail('only extern "C" functions can be called')
-                self.i += 1
+        if self.accept("extern") and self.tok.kind == "string":
+            if self.tok.text != '"C"':
+                raise self.fail('only extern "C" functions can be called')
+            self.i += 1
         self.expect("fn", "'fn'")
         name = self.ident("the function name")
         if self.tok.text == "<":
@@ -196,12 +194,3 @@ def parse_signature(text: str) -> Signature:
     if not isinstance(text, str):
         raise TypeError(f"a declaration is a str, got {type(text).__name__}")
     return _Parser(text).signature()
-
-
-def walk(t: RType) -> Iterator[RType]:
-    """``t`` and every element type under it, outermost first."""
-    while True:
-        yield t
-        if not isinstance(t, VecRef):
-            return
-        t = t.elem

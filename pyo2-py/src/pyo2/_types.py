@@ -36,8 +36,8 @@ class CPyVec(ctypes.Structure):
 PYVEC_LAYOUT: tuple[int, int, int, int] = (
     ctypes.sizeof(CPyVec),
     ctypes.alignment(CPyVec),
-    CPyVec.ptr.offset,  # type: ignore[attr-defined]
-    CPyVec.len.offset,  # type: ignore[attr-defined]
+    CPyVec.ptr.offset,
+    CPyVec.len.offset,
 )
 
 #: Bytes in one ``PyVec`` header, and in a pointer (a parameter of type ``&PyVec``).
