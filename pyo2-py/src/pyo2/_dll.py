@@ -55,7 +55,7 @@ class RustFunction:
         #: The declared signature, or ``None`` when each call infers one.
         self.signature = signature
         self._address = address
-        self._calls: dict[Signature, Any] = {}
+        self._calls: dict[Signature | int, Any] = {}
 
     def __repr__(self) -> str:
         what = str(self.signature) if self.signature else f"fn {self.name}(...) (inferred per call)"
@@ -98,17 +98,15 @@ class RustFunction:
         return tuple(bound[name] for name in names)
 
     def _call(self, sig: Signature, args: tuple[Any, ...], trusted: bool) -> Any:
-        marshal = Marshal(self.name, trusted)
-        name = self.name
-        c_args = [
-            marshal.param(
-                t, value, Where(name, repr(pname) if trusted else pname, t if trusted else f"{t}, inferred")
-            )
-            for (pname, t), value in zip(sig.params, args)
-        ]
-        function = self._calls.get(sig)
+        # Keyed by identity for the declared signature (one object), by value when inferred.
+        key = id(sig) if sig is self.signature else sig
+        function = self._calls.get(key)
         if function is None:
-            function = self._calls[sig] = _prototype(sig)(self._address)
+            function = self._calls[key] = _prototype(sig)(self._address)
+        marshal = Marshal(self.name, trusted)
+        c_args = [marshal.param(t, value, pname) for (pname, t), value in zip(sig.params, args)]
+        if not marshal.nodes:  # scalars only: nothing to lay out or write back
+            return function(*c_args)
         try:
             marshal.layout()
             result = function(*marshal.c_args(c_args))

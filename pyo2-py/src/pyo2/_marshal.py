@@ -211,14 +211,22 @@ class Marshal:
 
     # -- step A ------------------------------------------------------------
 
-    def param(self, t: RType, value: Any, where: Where) -> Any:
-        """Check one argument; a scalar's C value, or the node of a PyVec."""
+    def param(self, t: RType, value: Any, name: str) -> Any:
+        """Check one argument; a scalar's C value, or the node of a PyVec.
+
+        ``name`` is the parameter's name (declared) or ``#N`` (inferred).
+        """
         if isinstance(t, Scalar):
             try:
                 return scalar(t, value)
             except (TypeError, OverflowError) as e:
-                where.fail(type(e), "", str(e))
-        return self._vec(t, value, where, "", set())
+                self.where(name, t).fail(type(e), "", str(e))
+        return self._vec(t, value, self.where(name, t), "", set())
+
+    def where(self, name: str, t: RType) -> Where:
+        if self.trusted:
+            return Where(self.function, repr(name), t)
+        return Where(self.function, name, f"{t}, inferred")
 
     def _lend(self, obj: Any, mutable: bool, where: Where, path: str) -> None:
         previous = self.lent.get(id(obj))
