@@ -193,3 +193,26 @@ def test_threads_call_concurrently(dll: pyo2.RustDLL) -> None:
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(work, range(16)))
     assert results == [list(range(k, k + 100)) for k in range(16)]
+
+
+def lent_address(dll: pyo2.RustDLL, value: object) -> int:
+    out = [0]
+    dll.data_address(value, out)
+    return out[0]
+
+
+def test_buffers_are_lent_in_place_and_immutables_are_copied(dll: pyo2.RustDLL) -> None:
+    import ctypes
+
+    buf = bytearray(b"zero copy")
+    assert lent_address(dll, buf) == ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
+    arr = array("q", [1, 2, 3])
+    assert lent_address(dll, arr) == arr.buffer_info()[0]
+    assert lent_address(dll, memoryview(arr)[1:]) == arr.buffer_info()[0] + 8
+    data = b"immutable"
+    inside = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+    assert lent_address(dll, data) != inside  # inference copies
+    declared = dll.declare("fn data_address(v: &PyStr, out: &mut PyVec<usize>)")
+    out = [0]
+    declared(data, out)
+    assert out[0] == inside  # a declared & lends bytes in place
