@@ -37,6 +37,7 @@ CASES: list[tuple[str, str | None, Any, type[BaseException], list[str]]] = [
     ("nested_bump", None, ([[1], 2],), TypeError, ["nested_bump()", "mixed list", "&mut PyVec<i64>", "int"]),
     ("nested_bump", None, ([[1], [[2]]],), TypeError, ["mixed list", "&mut PyVec<&mut PyVec<i64>>"]),
     ("nested_bump", None, ([[1], [2.0]],), TypeError, ["mixed list", "&mut PyVec<f64>"]),
+    ("nested_bump", None, ([[], 3],), TypeError, ["mixed list", "item [0] is list ([]) (&mut PyVec<_>)"]),
     ("double_i64", None, ({"a": 1},), TypeError, ["double_i64()", "#1", "can't pass dict"]),
     ("double_i64", None, (None,), TypeError, ["can't pass NoneType"]),
     ("double_i64", None, ([1, object()],), TypeError, ["[1]", "can't pass object"]),

@@ -134,7 +134,9 @@ class VecRef:
     def __str__(self) -> str:
         if self.elem == U8 and not self.mutable:
             return "&PyStr"
-        return f"&{'mut ' if self.mutable else ''}PyVec<{self.elem}>"
+        # An element type still unknown (from an empty list, during inference) shows as `_`.
+        elem = "_" if self.elem is None else self.elem
+        return f"&{'mut ' if self.mutable else ''}PyVec<{elem}>"
 
     @property
     def depth(self) -> int:
