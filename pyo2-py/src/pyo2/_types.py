@@ -138,11 +138,6 @@ class VecRef:
         elem = "_" if self.elem is None else self.elem
         return f"&{'mut ' if self.mutable else ''}PyVec<{elem}>"
 
-    @property
-    def depth(self) -> int:
-        """Levels of ``PyVec`` in the type: 1 for ``&PyVec<i64>``."""
-        return 1 + (self.elem.depth if isinstance(self.elem, VecRef) else 0)
-
 
 #: A type a parameter or a ``PyVec`` element can have.
 RType = Union[Scalar, VecRef]
