@@ -7,7 +7,6 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-"$PY" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 if [ "${1:-}" = dev ]; then
     "$PY" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 else
