@@ -44,9 +44,13 @@ class Where:
     def __str__(self) -> str:
         return f"{self.function}(): parameter {self.param} ({self.rtype})"
 
-    def fail(self, exc: type[Exception], path: str, detail: str) -> NoReturn:
+    def message(self, path: str, detail: str) -> str:
+        """The full error message for ``detail`` at item ``path`` ("" for the argument itself)."""
         at = f": item {path}" if path else ""
-        raise exc(f"{self}{at}: {detail}")
+        return f"{self}{at}: {detail}"
+
+    def fail(self, exc: type[Exception], path: str, detail: str) -> NoReturn:
+        raise exc(self.message(path, detail))
 
 
 def scalar(t: Scalar, value: Any) -> int | float | bool:

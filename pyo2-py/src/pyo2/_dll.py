@@ -12,7 +12,7 @@ from ._convert import Where
 from ._marshal import Marshal, infer
 from ._signature import parse_signature
 from ._symbols import exported_functions
-from ._types import RType, Scalar, Signature
+from ._types import Scalar, Signature
 
 __all__ = ["RustDLL", "RustFunction"]
 
@@ -20,12 +20,12 @@ __all__ = ["RustDLL", "RustFunction"]
 _PROTOTYPES: dict[tuple[Any, ...], Any] = {}
 
 
-def _ctype(t: RType) -> Any:
-    return t.ctype if isinstance(t, Scalar) else ctypes.c_void_p
-
-
 def _prototype(sig: Signature) -> Any:
-    key = (None if sig.ret is None else sig.ret.ctype, *(_ctype(t) for _, t in sig.params))
+    """The ctypes prototype of ``sig``'s C signature (pointers for every PyVec)."""
+    key: tuple[Any, ...] = (
+        None if sig.ret is None else sig.ret.ctype,
+        *(t.ctype if isinstance(t, Scalar) else ctypes.c_void_p for _, t in sig.params),
+    )
     proto = _PROTOTYPES.get(key)
     if proto is None:
         # CFUNCTYPE calls release the GIL while Rust runs.
@@ -45,7 +45,7 @@ class RustFunction:
     .. versionadded:: 0.2
     """
 
-    __slots__ = ("_address", "_calls", "dll", "name", "signature")
+    __slots__ = ("_address", "_declared", "_inferred", "dll", "name", "signature")
 
     def __init__(self, dll: RustDLL, name: str, address: int, signature: Signature | None) -> None:
         #: The library the function lives in.
@@ -55,7 +55,9 @@ class RustFunction:
         #: The declared signature, or ``None`` when each call infers one.
         self.signature = signature
         self._address = address
-        self._calls: dict[Signature | int, Any] = {}
+        #: The C function for the declared signature, and for each inferred one seen.
+        self._declared = None if signature is None else _prototype(signature)(address)
+        self._inferred: dict[Signature, Any] = {}
 
     def __repr__(self) -> str:
         what = str(self.signature) if self.signature else f"fn {self.name}(...) (inferred per call)"
@@ -73,10 +75,14 @@ class RustFunction:
                 (f"#{i}", infer(value, Where(self.name, f"#{i}", "inferred")))
                 for i, value in enumerate(args, 1)
             )
-            return self._call(Signature(self.name, params, None, "inferred"), args, trusted=False)
+            sig = Signature(self.name, params)
+            function = self._inferred.get(sig)
+            if function is None:
+                function = self._inferred[sig] = _prototype(sig)(self._address)
+            return self._call(function, sig, args, trusted=False)
         if kwargs or len(args) != len(sig.params):
             args = self._bind(sig, args, kwargs)
-        return self._call(sig, args, trusted=True)
+        return self._call(self._declared, sig, args, trusted=True)
 
     def _bind(self, sig: Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         names = [name for name, _ in sig.params]
@@ -97,12 +103,7 @@ class RustFunction:
             raise TypeError(f"{self.name}() missing argument{'s' * (len(missing) > 1)} {missing} ({sig})")
         return tuple(bound[name] for name in names)
 
-    def _call(self, sig: Signature, args: tuple[Any, ...], trusted: bool) -> Any:
-        # Keyed by identity for the declared signature (one object), by value when inferred.
-        key = id(sig) if sig is self.signature else sig
-        function = self._calls.get(key)
-        if function is None:
-            function = self._calls[key] = _prototype(sig)(self._address)
+    def _call(self, function: Any, sig: Signature, args: tuple[Any, ...], trusted: bool) -> Any:
         marshal = Marshal(self.name, trusted)
         c_args = [marshal.param(t, value, pname) for (pname, t), value in zip(sig.params, args)]
         if not marshal.nodes:  # scalars only: nothing to lay out or write back

@@ -51,32 +51,35 @@ def _buffer_scalar(fmt: str, itemsize: int) -> Scalar | None:
 class _Buffer:
     """What :func:`_inspect_buffer` learns about an object's buffer."""
 
-    __slots__ = ("elem", "n", "nbytes", "problem", "readonly")
+    __slots__ = ("elem", "n", "nbytes", "readonly")
 
-    def __init__(self, elem: Scalar | None, n: int, nbytes: int, readonly: bool, problem: str) -> None:
+    def __init__(self, elem: Scalar, n: int, nbytes: int, readonly: bool) -> None:
         self.elem = elem
         self.n = n
         self.nbytes = nbytes
         self.readonly = readonly
-        self.problem = problem
 
 
-def _inspect_buffer(obj: object) -> _Buffer | None:
-    """Inspect ``obj``'s buffer without keeping it exported; None if it has none."""
+def _inspect_buffer(obj: object, where: Where, path: str) -> _Buffer | None:
+    """Inspect ``obj``'s buffer without keeping it exported; None if it has none.
+
+    Raises ``TypeError`` for a buffer that can't be a ``PyVec``.
+    """
     try:
         mv = memoryview(obj)  # type: ignore[arg-type]
     except TypeError:
         return None
     with mv:
-        problem = ""
         elem = _buffer_scalar(mv.format, mv.itemsize)
         if elem is None:
-            problem = f"a buffer of format {mv.format!r} has no Rust element type"
-        elif mv.ndim != 1:
-            problem = f"a {mv.ndim}-dimensional buffer can't be a PyVec; pass a 1-dimensional one"
-        elif not mv.c_contiguous:
-            problem = "a non-contiguous buffer can't be a PyVec; pass a contiguous copy"
-        return _Buffer(elem, len(mv) if mv.ndim == 1 else 0, mv.nbytes, mv.readonly, problem)
+            where.fail(TypeError, path, f"a buffer of format {mv.format!r} has no Rust element type")
+        if mv.ndim != 1:
+            where.fail(
+                TypeError, path, f"a {mv.ndim}-dimensional buffer can't be a PyVec; pass a 1-dimensional one"
+            )
+        if not mv.c_contiguous:
+            where.fail(TypeError, path, "a non-contiguous buffer can't be a PyVec; pass a contiguous copy")
+        return _Buffer(elem, len(mv), mv.nbytes, mv.readonly)
 
 
 class _Node:
@@ -175,11 +178,8 @@ def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -
         return F64
     if isinstance(value, (str, bytes)):
         return PYSTR
-    buf = _inspect_buffer(value)
+    buf = _inspect_buffer(value, where, path)
     if buf is not None:
-        if buf.problem:
-            where.fail(TypeError, path, buf.problem)
-        assert buf.elem is not None
         return VecRef(buf.elem, mutable=not buf.readonly)
     where.fail(
         TypeError,
@@ -273,18 +273,16 @@ class Marshal:
                         e.object,
                         e.start,
                         e.end,
-                        f"{where}{': item ' + path if path else ''}: {e.reason}",
+                        where.message(path, e.reason),
                     ) from None
             else:
                 encoded = value if self.trusted else bytearray(value)
             self._lend(value, False, where, path)
             kind = "bytes" if self.trusted else "copy"
             return self._add(_Node(value, t, kind, encoded, len(encoded)))
-        buf = _inspect_buffer(value)
+        buf = _inspect_buffer(value, where, path)
         if buf is None:
             where.fail(TypeError, path, f"got {show(value)}, expected a list or a buffer for {t}")
-        if buf.problem:
-            where.fail(TypeError, path, buf.problem)
         if isinstance(elem, VecRef):
             where.fail(TypeError, path, f"got {show(value)}: a buffer holds scalars, not {elem}")
         if buf.elem != elem:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 import struct
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Union
 
 __all__ = [
@@ -156,8 +156,6 @@ class Signature:
     params: tuple[tuple[str, RType], ...]
     #: ``None`` for ``()``.
     ret: Scalar | None = None
-    #: Where the signature came from: ``"declared"`` or ``"inferred"``.
-    source: str = field(default="declared", compare=False)
 
     def __str__(self) -> str:
         params = ", ".join(f"{n}: {t}" for n, t in self.params)
