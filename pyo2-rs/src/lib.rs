@@ -54,8 +54,78 @@
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 #![warn(rust_2018_idioms)]
 
+pub mod abi;
 mod error;
 mod vec;
 
 pub use error::Error;
 pub use vec::{PyStr, PyVec};
+
+/// Exports a plain Rust function to Python, with its signature.
+///
+/// ```
+/// use std::num::ParseIntError;
+///
+/// /// Parses a decimal integer.
+/// #[pyo2::export]
+/// fn parse(text: &str) -> Result<i64, ParseIntError> {
+///     text.trim().parse()
+/// }
+///
+/// #[pyo2::export]
+/// fn scale(v: &mut [f64], k: f64) -> Option<f64> {
+///     v.iter_mut().for_each(|x| *x *= k);
+///     v.iter().copied().reduce(f64::max)
+/// }
+/// # assert_eq!(parse(" 42 "), Ok(42));
+/// # assert_eq!(scale(&mut [1.0, 2.0], 2.0), Some(4.0));
+/// ```
+///
+/// ```python
+/// dll = pyo2.RustDLL("./libmylib.so")
+/// dll.parse("42")          # 42
+/// dll.parse("x")           # raises pyo2.RustError("invalid digit found in string")
+/// v = [1.0, 2.0]
+/// dll.scale(v, 2.0)        # 4.0, and v == [2.0, 4.0]
+/// ```
+///
+/// The attribute keeps the function as it is (Rust code still calls it) and
+/// adds, under the same name, a C-ABI symbol plus a descriptor of the
+/// signature that `pyo2.RustDLL` reads when it loads the function. Python
+/// then checks every argument against the real Rust types before the call and
+/// converts the result after it. You write no `extern "C"` and no
+/// `#[no_mangle]`.
+///
+/// | Rust | Python |
+/// | --- | --- |
+/// | parameters: `i8 … u64`, `isize`, `usize`, `f32`, `f64`, `bool` | `int`, `float`, `bool`, range-checked |
+/// | `&PyStr`, `&str` (checked UTF-8) | `str`, `bytes`, `bytearray` |
+/// | `&PyVec<T>`, `&[T]` / `&mut PyVec<T>`, `&mut [T]` | a `list` (written back for `&mut`) or a buffer |
+/// | returns: scalars, `bool`, `()` | `int`, `float`, `bool`, `None` |
+/// | `String` / `Vec<T>` (`T` a scalar) | `str` / `list` |
+/// | `Option<T>` | the value, or `None` |
+/// | `Result<T, E: Display>` | the value, or raises `pyo2.RustError(str(e))` |
+/// | a panic | raises `pyo2.RustPanic` with the panic message |
+///
+/// `T` inside `PyVec<T>` and slices is a scalar, `&PyStr`, `&PyVec<U>` or
+/// `&mut PyVec<U>`, to any depth. A panic is caught at the boundary (so the
+/// crate must not be built with `panic = "abort"`); the memory of a
+/// `String`, a `Vec` or an error message is freed by this library, once,
+/// after Python has copied it. The C ABI is described in [`abi`].
+///
+/// The function can't be generic (but for lifetimes), `unsafe`, `async`,
+/// `const` or a method, and its parameters can't borrow for `'static`:
+///
+/// ```compile_fail
+/// #[pyo2::export]
+/// fn keep(s: &'static str) -> usize { s.len() }
+/// ```
+///
+/// A type that can't cross the boundary is a compile error:
+///
+/// ```compile_fail
+/// #[pyo2::export]
+/// fn owned(v: Vec<u8>) -> usize { v.len() }
+/// ```
+#[doc(inline)]
+pub use pyo2_macros::export;
