@@ -294,7 +294,7 @@ fn doc_text(attrs: &[Attribute]) -> String {
             if let Expr::Lit(lit) = &nv.value {
                 if let Lit::Str(s) = &lit.lit {
                     let value = s.value();
-                    for line in value.lines() {
+                    for line in value.split('\n') {
                         lines.push(line.strip_prefix(' ').unwrap_or(line).to_owned());
                     }
                 }

@@ -56,19 +56,54 @@ class SignatureError(Pyo2Error, ValueError):
         super().__init__(f"{message}, at column {column}\n    {text}\n    {caret}")
 
 
-class RustPanic(Pyo2Error):
+class _RustFailure(Pyo2Error):
+    """A call into Rust that failed on the Rust side."""
+
+    def __init__(self, message: str, function: str) -> None:
+        #: The message: the panic's, or the error's ``Display``.
+        self.message = message
+        #: The name of the Rust function.
+        self.function = function
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[_RustFailure], tuple[str, str]]:
+        return (type(self), (self.message, self.function))
+
+
+class RustPanic(_RustFailure):
     """A Rust function exported with ``#[pyo2::export]`` panicked.
 
-    The message is the panic's message; the interpreter keeps running.
+    ``str(e)`` and ``e.message`` are the panic's message, ``e.function`` the
+    function's name. The panic was caught at the boundary: the interpreter
+    keeps running, the next call works, and lists passed to the call are left
+    as they were (buffers lent in place keep what Rust wrote before panicking).
+
+    Example::
+
+        >>> try:
+        ...     dll.get(["a"], 5)                         # doctest: +SKIP
+        ... except pyo2.RustPanic as e:
+        ...     print(e.function, "panicked:", e)
+        get panicked: index out of bounds: the len is 1 but the index is 5
 
     .. versionadded:: 0.2
     """
 
 
-class RustError(Pyo2Error):
+class RustError(_RustFailure):
     """A Rust function exported with ``#[pyo2::export]`` returned ``Err(e)``.
 
-    The message is ``e``'s ``Display``.
+    ``str(err)`` and ``err.message`` are ``e``'s ``Display``, ``err.function``
+    the function's name. The call returned normally, so lists passed as
+    ``&mut`` do get what Rust wrote.
+
+    Example::
+
+        >>> try:
+        ...     dll.parse("x")                            # doctest: +SKIP
+        ... except pyo2.RustError as e:
+        ...     print(e)
+        invalid digit found in string
 
     .. versionadded:: 0.2
     """

@@ -16,6 +16,7 @@ C. After the call, :meth:`Marshal.write_back` reads every header Rust could
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 import math
 import sys
@@ -247,6 +248,8 @@ class Marshal:
     def _vec(self, t: VecRef, value: Any, where: Where, path: str, on_path: set[int]) -> _Node:
         elem = t.elem
         if isinstance(value, list):
+            if t.utf8:
+                where.fail(TypeError, path, f"got {show(value)}, expected a str (or UTF-8 bytes)")
             if id(value) in on_path:
                 where.fail(ValueError, path, "the list contains itself")
             self._lend(value, t.mutable, where, path)
@@ -276,6 +279,8 @@ class Marshal:
                         where.message(path, e.reason),
                     ) from None
             else:
+                if t.utf8:
+                    _check_utf8(value, where, path)
                 encoded = value if self.trusted else bytearray(value)
             self._lend(value, False, where, path)
             kind = "bytes" if self.trusted else "copy"
@@ -287,6 +292,9 @@ class Marshal:
             where.fail(TypeError, path, f"got {show(value)}: a buffer holds scalars, not {elem}")
         if buf.elem != elem:
             where.fail(TypeError, path, f"got a buffer of {buf.elem}, expected a buffer of {elem}")
+        if t.utf8:
+            with memoryview(value) as mv:
+                _check_utf8(mv, where, path)
         if buf.readonly:
             if t.mutable:
                 where.fail(
@@ -417,6 +425,16 @@ class Marshal:
             node.data = None
         self.nodes.clear()
         self.headers = self.pointers = None
+
+
+def _check_utf8(data: Any, where: Where, path: str) -> None:
+    """Raise ``UnicodeDecodeError`` (naming the parameter) unless ``data`` is UTF-8."""
+    try:
+        codecs.utf_8_decode(data, "strict", True)
+    except UnicodeDecodeError as e:
+        raise UnicodeDecodeError(
+            e.encoding, e.object, e.start, e.end, where.message(path, e.reason)
+        ) from None
 
 
 def _read_scalars(t: Scalar, ptr: int, n: int) -> list[Any]:

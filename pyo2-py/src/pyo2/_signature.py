@@ -8,6 +8,11 @@ Accepted::
 ``bool``), ``&PyStr``, ``&PyVec<T>`` or ``&mut PyVec<T>`` with ``T`` any
 ``TYPE``; paths may be spelled ``pyo2::PyVec`` and references may carry a
 lifetime (``&'a PyStr``). ``RET`` is a scalar or ``()``.
+
+The descriptor of a function exported with ``#[pyo2::export]`` is parsed the
+same way (``exported=True``), with more types: parameters may also be
+``&str``, ``&[T]`` and ``&mut [T]``, and ``RET`` may be ``String``,
+``Vec<T>``, ``Option<…>`` and ``Result<…, E>``.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ import re
 from dataclasses import dataclass
 
 from ._errors import SignatureError
-from ._types import SCALARS, U8, RType, Scalar, Signature, VecRef
+from ._types import SCALARS, U8, Owned, Ret, RType, Scalar, Signature, VecRef
 
-__all__ = ["MAX_DEPTH", "parse_signature"]
+__all__ = ["MAX_DEPTH", "parse_descriptor", "parse_signature"]
 
 #: Deepest nesting of ``PyVec`` a signature (or an inferred value) may have.
 MAX_DEPTH = 32
@@ -29,7 +34,8 @@ _TOKEN = re.compile(
   | (?P<lifetime>'[A-Za-z_][A-Za-z0-9_]*)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<string>"[^"]*")
-  | (?P<punct>->|::|[&<>(),:;\[\]*{}])
+  | (?P<number>[0-9]+)
+  | (?P<punct>->|::|[&<>(),:;\[\]*{}+=!?.\#@%^|~/-])
     """,
     re.VERBOSE,
 )
@@ -66,8 +72,10 @@ def _error(text: str, pos: int, token: str, message: str) -> SignatureError:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, exported: bool = False) -> None:
         self.text = text
+        #: Parsing the descriptor of an exported function, not a declaration.
+        self.exported = exported
         self.toks = _tokenize(text)
         self.i = 0
 
@@ -123,9 +131,9 @@ class _Parser:
             if not self.accept(","):
                 self.expect(")", "',' or ')'")
                 break
-        ret: Scalar | None = None
+        ret: Scalar | Ret | None = Ret(None) if self.exported else None
         if self.accept("->"):
-            ret = self.ret()
+            ret = self.exported_ret() if self.exported else self.ret()
         self.accept(";")
         if self.tok.kind != "end":
             raise self.fail("expected the end of the declaration")
@@ -146,6 +154,55 @@ class _Parser:
             )
         raise self.fail("expected a return type: a scalar, bool or ()")
 
+    def exported_ret(self) -> Ret:
+        if not self.accept("Result"):
+            return self.option_or_plain()
+        self.expect("<")
+        ok = self.option_or_plain()
+        self.expect(",", "',' and the error type")
+        start = self.tok
+        depth = 0
+        while not (self.tok.text == ">" and depth == 0):
+            if self.tok.kind == "end":
+                raise self.fail("expected '>' to close Result<")
+            depth += {"<": 1, ">": -1}.get(self.tok.text, 0)
+            self.i += 1
+        error = self.text[start.pos : self.tok.pos].strip()
+        if not error:
+            raise self.fail("expected the error type of Result<_, E>")
+        self.i += 1
+        return Ret(ok.value, ok.optional, error)
+
+    def option_or_plain(self) -> Ret:
+        if not self.accept("Option"):
+            return Ret(self.plain())
+        self.expect("<")
+        value = self.plain()
+        self.expect(">", "'>'")
+        return Ret(value, optional=True)
+
+    def plain(self) -> Scalar | Owned | None:
+        tok = self.tok
+        if self.accept("("):
+            self.expect(")")
+            return None
+        if tok.text in SCALARS:
+            self.i += 1
+            return SCALARS[tok.text]
+        if self.accept("String"):
+            return Owned(U8, text=True)
+        if self.accept("Vec"):
+            self.expect("<")
+            elem = self.tok
+            if elem.text not in SCALARS:
+                raise self.fail("expected a scalar element type in Vec<T>")
+            self.i += 1
+            self.expect(">", "'>'")
+            return Owned(SCALARS[elem.text])
+        raise self.fail(
+            "expected a return type: a scalar, bool, (), String, Vec<T>, Option<T> or Result<T, E>"
+        )
+
     def type(self, depth: int) -> RType:
         tok = self.tok
         if tok.text == "&" and depth > MAX_DEPTH:
@@ -164,10 +221,28 @@ class _Parser:
         if self.tok.kind == "lifetime":
             self.i += 1
         mutable = self.accept("mut")
+        sugar = self.exported and depth == 1
         if self.tok.text == "str":
-            raise self.fail("&str is a fat pointer, not FFI-safe; use &PyStr")
+            if sugar and not mutable:
+                self.i += 1
+                return VecRef(U8, mutable=False, utf8=True)
+            if depth > 1:
+                raise self.fail("&str can't be a PyVec element (a fat pointer); use &PyStr")
+            raise self.fail(
+                "&str is a fat pointer, not FFI-safe; use &PyStr (or #[pyo2::export] the function)"
+            )
         if self.tok.text == "[":
-            raise self.fail("slices are fat pointers, not FFI-safe; use &PyVec<T> or &mut PyVec<T>")
+            if sugar:
+                self.i += 1
+                elem = self.type(depth + 1)
+                self.expect("]", "']'")
+                return VecRef(elem, mutable, slice=True)
+            if depth > 1:
+                raise self.fail("a slice can't be a PyVec element (a fat pointer); use &PyVec<T>")
+            raise self.fail(
+                "slices are fat pointers, not FFI-safe; use &PyVec<T> or &mut PyVec<T> "
+                "(or #[pyo2::export] the function)"
+            )
         if self.accept("pyo2"):
             self.expect("::")
         tok = self.tok
@@ -179,6 +254,11 @@ class _Parser:
         elem = self.type(depth + 1)
         self.expect(">", "'>'")
         return VecRef(elem, mutable)
+
+
+def parse_descriptor(text: str) -> Signature:
+    """Parse the signature line of an exported function's descriptor."""
+    return _Parser(text, exported=True).signature()
 
 
 def parse_signature(text: str) -> Signature:

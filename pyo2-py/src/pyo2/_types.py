@@ -10,14 +10,18 @@ from __future__ import annotations
 import ctypes
 import struct
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Union
 
 __all__ = [
+    "OWNED_BUF_LAYOUT",
     "PYVEC_LAYOUT",
     "SCALARS",
+    "COwnedBuf",
     "CPyVec",
+    "Owned",
     "RType",
+    "Ret",
     "Scalar",
     "Signature",
     "VecRef",
@@ -38,6 +42,31 @@ PYVEC_LAYOUT: tuple[int, int, int, int] = (
     ctypes.alignment(CPyVec),
     CPyVec.ptr.offset,
     CPyVec.len.offset,
+)
+
+
+class COwnedBuf(ctypes.Structure):
+    """``pyo2::abi::OwnedBuf``: a ``String`` or ``Vec<T>`` Rust hands over.
+
+    ``{ void *ptr; size_t len; size_t cap; void (*drop)(OwnedBuf *); }``;
+    ``drop`` frees it with the library's own allocator and resets it.
+    """
+
+    _fields_ = [
+        ("ptr", ctypes.c_void_p),
+        ("len", ctypes.c_size_t),
+        ("cap", ctypes.c_size_t),
+        ("drop", ctypes.c_void_p),
+    ]
+
+
+#: ``(size, align, offset of len, offset of cap, offset of drop)`` of ``OwnedBuf``.
+OWNED_BUF_LAYOUT: tuple[int, int, int, int, int] = (
+    ctypes.sizeof(COwnedBuf),
+    ctypes.alignment(COwnedBuf),
+    COwnedBuf.len.offset,
+    COwnedBuf.cap.offset,
+    COwnedBuf.drop.offset,
 )
 
 #: Bytes in one ``PyVec`` header, and in a pointer (a parameter of type ``&PyVec``).
@@ -130,8 +159,16 @@ class VecRef:
 
     elem: RType
     mutable: bool
+    #: ``&str``: the bytes must be UTF-8 (only a parameter of an exported function).
+    utf8: bool = False
+    #: Spelled ``&[T]`` / ``&mut [T]`` in the Rust source; the same C type as ``PyVec``.
+    slice: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
+        if self.utf8:
+            return "&str"
+        if self.slice:
+            return f"&{'mut ' if self.mutable else ''}[{self.elem}]"
         if self.elem == U8 and not self.mutable:
             return "&PyStr"
         # An element type still unknown (from an empty list, during inference) shows as `_`.
@@ -146,6 +183,44 @@ PYSTR = VecRef(U8, mutable=False)
 
 
 @dataclass(frozen=True)
+class Owned:
+    """A ``String`` (``text``) or ``Vec<elem>`` that an exported function returns."""
+
+    elem: Scalar
+    text: bool = False
+
+    def __str__(self) -> str:
+        return "String" if self.text else f"Vec<{self.elem}>"
+
+
+@dataclass(frozen=True)
+class Ret:
+    """What an exported function returns: a value, maybe in ``Option`` and/or ``Result``."""
+
+    #: ``None`` for ``()``.
+    value: Scalar | Owned | None
+    #: ``Option<value>``.
+    optional: bool = False
+    #: The error type's name in ``Result<_, E>``, or ``None`` when not a ``Result``.
+    error: str | None = None
+
+    def __str__(self) -> str:
+        text = "()" if self.value is None else str(self.value)
+        if self.optional:
+            text = f"Option<{text}>"
+        if self.error is not None:
+            text = f"Result<{text}, {self.error}>"
+        return text
+
+    @property
+    def out_ctype(self) -> type[ctypes._SimpleCData] | type[COwnedBuf]:  # type: ignore[type-arg]
+        """The C type of the slot the function writes its value to."""
+        if self.value is None:
+            return ctypes.c_uint8
+        return COwnedBuf if isinstance(self.value, Owned) else self.value.ctype
+
+
+@dataclass(frozen=True)
 class Signature:
     """A function's C-ABI signature in Rust terms.
 
@@ -154,10 +229,17 @@ class Signature:
 
     name: str
     params: tuple[tuple[str, RType], ...]
-    #: ``None`` for ``()``.
-    ret: Scalar | None = None
+    #: ``None`` for ``()``; a :class:`Ret` for a function exported with ``#[pyo2::export]``.
+    ret: Scalar | Ret | None = None
+    #: The doc comment of an exported function.
+    doc: str = field(default="", compare=False)
+
+    @property
+    def exported(self) -> bool:
+        """Whether the function was exported with ``#[pyo2::export]`` (and so uses its ABI)."""
+        return isinstance(self.ret, Ret)
 
     def __str__(self) -> str:
         params = ", ".join(f"{n}: {t}" for n, t in self.params)
-        ret = f" -> {self.ret}" if self.ret is not None else ""
+        ret = "" if self.ret is None or str(self.ret) == "()" else f" -> {self.ret}"
         return f"fn {self.name}({params}){ret}"

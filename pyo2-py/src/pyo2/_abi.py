@@ -1,0 +1,119 @@
+"""The C ABI of functions exported with ``#[pyo2::export]`` (``pyo2::abi`` in Rust).
+
+For ``#[pyo2::export] fn f(p1: P1, …) -> R`` the library exports::
+
+    int32_t f(P1_C p1, …, R_C *out, Pyo2OwnedBuf *err);
+    const char *__pyo2_sig__f(void);   /* "pyo2 1\\nfn f(p1: P1, …) -> R\\ndoc" */
+
+The status says where the result is: ``*out`` (OK), nowhere (NONE), or a
+message in ``*err`` (ERR, PANIC, BAD_ARG). Strings, vectors and messages are
+:class:`~pyo2._types.COwnedBuf`\\ s that Python copies and then frees by
+calling their own ``drop``, exactly once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from array import array
+from typing import Any
+
+from ._errors import Pyo2Error, RustError, RustPanic
+from ._signature import parse_descriptor
+from ._types import BOOL, U8, COwnedBuf, Owned, Ret, Signature
+
+__all__ = ["ABI_VERSION", "SIG_PREFIX", "descriptor", "outcome"]
+
+#: The descriptor version this package reads.
+ABI_VERSION = 1
+#: Prefix of the symbol holding an exported function's descriptor.
+SIG_PREFIX = "__pyo2_sig__"
+
+OK, NONE, ERR, PANIC, BAD_ARG = range(5)
+
+_DESCRIBE = ctypes.CFUNCTYPE(ctypes.c_void_p)
+_DROP = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+# The drop functions seen so far, by address (one per element type and library).
+_DROPS: dict[int, Any] = {}
+
+
+def descriptor(cdll: ctypes.CDLL, path: str, name: str) -> Signature | None:
+    """The signature ``name`` exported with ``#[pyo2::export]``, or None if it has none."""
+    try:
+        pointer = cdll[SIG_PREFIX + name]
+    except AttributeError:
+        return None
+    address = ctypes.cast(pointer, ctypes.c_void_p).value
+    assert address is not None
+    text_address = _DESCRIBE(address)()
+    if not text_address:
+        raise Pyo2Error(f"{path!r}: the descriptor of {name!r} is empty")
+    text = ctypes.string_at(text_address).decode("utf-8", "replace")
+    header, _, rest = text.partition("\n")
+    line, _, doc = rest.partition("\n")
+    magic, _, version = header.partition(" ")
+    if magic != "pyo2" or not version.isdigit():
+        raise Pyo2Error(f"{path!r}: {SIG_PREFIX + name} is not a pyo2 descriptor (it starts {header!r})")
+    if int(version) != ABI_VERSION:
+        raise Pyo2Error(
+            f"{path!r}: {name!r} was exported with pyo2 ABI version {version}, but this pyo2 "
+            f"package reads version {ABI_VERSION}; use matching versions of the crate and the package"
+        )
+    sig = parse_descriptor(line)
+    if sig.name != name:
+        raise Pyo2Error(f"{path!r}: the descriptor of {name!r} describes {sig.name!r}")
+    return Signature(sig.name, sig.params, sig.ret, doc)
+
+
+def _free(buf: COwnedBuf) -> None:
+    address = buf.drop
+    if address:
+        drop = _DROPS.get(address)
+        if drop is None:
+            drop = _DROPS[address] = _DROP(address)
+        drop(ctypes.addressof(buf))
+
+
+def _take(buf: COwnedBuf, owned: Owned) -> Any:
+    """Copy what ``buf`` holds into a Python object, then free it."""
+    try:
+        n = buf.len
+        if not n:
+            return "" if owned.text else []
+        raw = ctypes.string_at(buf.ptr, n * owned.elem.size)
+        if owned.text:
+            return raw.decode("utf-8")
+        items = array(owned.elem.code, raw).tolist()
+        return list(map(bool, items)) if owned.elem is BOOL else items
+    finally:
+        _free(buf)
+
+
+def _message(err: COwnedBuf) -> str:
+    text = _take(err, Owned(U8, text=True))
+    assert isinstance(text, str)
+    return text
+
+
+def outcome(function: str, status: int, ret: Ret, out: Any, err: COwnedBuf) -> Any:
+    """The Python value of a call that ended with ``status``, or raise its error.
+
+    Frees every buffer Rust handed over, whatever happens.
+    """
+    if status == OK:
+        value = ret.value
+        if value is None:
+            return None
+        if isinstance(value, Owned):
+            return _take(out, value)
+        return out.value
+    if status == NONE:
+        return None
+    if status not in (ERR, PANIC, BAD_ARG):
+        _free(err)  # pragma: no cover - only a library built for another ABI gets here
+        raise Pyo2Error(f"{function}(): unknown status {status} from Rust")
+    message = _message(err)
+    if status == ERR:
+        raise RustError(message, function)
+    if status == PANIC:
+        raise RustPanic(message, function)
+    raise ValueError(f"{function}(): {message}")

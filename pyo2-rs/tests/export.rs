@@ -1,0 +1,197 @@
+//! `#[pyo2::export]` end to end inside Rust: the generated C symbols are
+//! called through an `extern "C"` block, the way Python calls them, so that
+//! the wrapper's unsafe code runs under Miri too.
+
+use core::ffi::{c_char, CStr};
+use pyo2::abi::{status, OwnedBuf};
+use pyo2::{PyStr, PyVec};
+
+type Bytes<'a> = &'a PyStr;
+use pyo2::PyVec as List;
+
+/// Parses a number.
+///
+/// Second line.
+#[pyo2::export]
+fn parse_u8(text: &str) -> Result<u8, std::num::ParseIntError> {
+    text.parse()
+}
+
+#[pyo2::export]
+fn aliased(_raw: Bytes<'_>, lists: &mut List<&mut List<u16>>) -> Vec<u16> {
+    lists.iter_mut().map(|l| l.iter().sum()).collect()
+}
+
+#[pyo2::export]
+fn first_word(s: &str) -> Option<String> {
+    s.split_whitespace().next().map(str::to_owned)
+}
+
+#[pyo2::export]
+fn boom(n: i32) -> i32 {
+    if n > 0 {
+        panic!("boom {n}");
+    }
+    n
+}
+
+#[pyo2::export]
+fn fill(v: &mut [i64], x: i64) {
+    v.fill(x);
+}
+
+extern "C" {
+    #[link_name = "parse_u8"]
+    fn c_parse_u8(text: *const PyStr, out: *mut u8, err: *mut OwnedBuf) -> i32;
+    #[link_name = "__pyo2_sig__parse_u8"]
+    fn c_parse_u8_sig() -> *const c_char;
+    #[link_name = "aliased"]
+    fn c_aliased(
+        raw: *const PyStr,
+        lists: *mut PyVec<*mut PyVec<u16>>,
+        out: *mut OwnedBuf,
+        err: *mut OwnedBuf,
+    ) -> i32;
+    #[link_name = "__pyo2_sig__aliased"]
+    fn c_aliased_sig() -> *const c_char;
+    #[link_name = "first_word"]
+    fn c_first_word(s: *const PyStr, out: *mut OwnedBuf, err: *mut OwnedBuf) -> i32;
+    #[link_name = "boom"]
+    fn c_boom(n: i32, out: *mut i32, err: *mut OwnedBuf) -> i32;
+    #[link_name = "fill"]
+    fn c_fill(v: *mut PyVec<i64>, x: i64, out: *mut u8, err: *mut OwnedBuf) -> i32;
+    #[link_name = "__pyo2_sig__fill"]
+    fn c_fill_sig() -> *const c_char;
+}
+
+fn text(p: *const c_char) -> &'static str {
+    // SAFETY: descriptors are NUL-terminated and live as long as the program.
+    unsafe { CStr::from_ptr(p) }.to_str().unwrap()
+}
+
+fn string(buf: &OwnedBuf) -> String {
+    // SAFETY: every buffer these tests read holds a String's bytes.
+    String::from_utf8(unsafe { buf.as_slice::<u8>() }.to_vec()).unwrap()
+}
+
+fn view(bytes: &mut [u8]) -> PyStr {
+    // SAFETY: the caller keeps `bytes` alive and unused while the view is used.
+    unsafe { PyStr::from_raw_parts(bytes.as_mut_ptr(), bytes.len()) }
+}
+
+#[test]
+fn descriptors_spell_the_real_types() {
+    // SAFETY: descriptor functions take nothing and return static text.
+    let (a, b, c) = unsafe { (c_parse_u8_sig(), c_aliased_sig(), c_fill_sig()) };
+    assert_eq!(
+        text(a),
+        "pyo2 1\nfn parse_u8(text: &str) -> Result<u8, ParseIntError>\nParses a number.\n\nSecond line."
+    );
+    assert_eq!(
+        text(b),
+        "pyo2 1\nfn aliased(_raw: &PyStr, lists: &mut PyVec<&mut PyVec<u16>>) -> Vec<u16>"
+    );
+    assert_eq!(text(c), "pyo2 1\nfn fill(v: &mut [i64], x: i64)");
+}
+
+#[test]
+fn ok_err_and_bad_utf8() {
+    let mut out = 0_u8;
+    let mut err = OwnedBuf::EMPTY;
+    let mut good = *b"200";
+    let v = view(&mut good);
+    // SAFETY: a valid header, valid out slots.
+    assert_eq!(unsafe { c_parse_u8(&v, &mut out, &mut err) }, status::OK);
+    assert_eq!(out, 200);
+    let mut big = *b"256";
+    let v = view(&mut big);
+    // SAFETY: as above.
+    assert_eq!(unsafe { c_parse_u8(&v, &mut out, &mut err) }, status::ERR);
+    assert_eq!(string(&err), "number too large to fit in target type");
+    drop(core::mem::replace(&mut err, OwnedBuf::EMPTY));
+    let mut bad = *b"2\xff";
+    let v = view(&mut bad);
+    // SAFETY: as above.
+    let code = unsafe { c_parse_u8(&v, &mut out, &mut err) };
+    assert_eq!(code, status::BAD_ARG);
+    assert!(
+        string(&err).starts_with("parameter `text`: PyStr is not valid UTF-8"),
+        "{}",
+        string(&err)
+    );
+    drop(core::mem::replace(&mut err, OwnedBuf::EMPTY));
+    // SAFETY: null is refused before any use.
+    let code = unsafe { c_parse_u8(core::ptr::null(), &mut out, &mut err) };
+    assert_eq!(code, status::BAD_ARG);
+    assert_eq!(string(&err), "parameter `text`: null pointer");
+}
+
+#[test]
+fn nested_views_and_owned_vec() {
+    let (mut a, mut b) = ([1_u16, 2, 3], [10_u16]);
+    // SAFETY: live local arrays, each used only through its view.
+    let (mut va, mut vb) = unsafe {
+        (
+            PyVec::from_raw_parts(a.as_mut_ptr(), 3),
+            PyVec::from_raw_parts(b.as_mut_ptr(), 1),
+        )
+    };
+    let mut ptrs = [&mut va as *mut PyVec<u16>, &mut vb as *mut PyVec<u16>];
+    // SAFETY: a live local array of two header pointers.
+    let mut outer = unsafe { PyVec::from_raw_parts(ptrs.as_mut_ptr(), 2) };
+    let mut raw = *b"";
+    let r = view(&mut raw);
+    let mut out = OwnedBuf::EMPTY;
+    let mut err = OwnedBuf::EMPTY;
+    // SAFETY: valid headers all the way down, valid slots.
+    let code = unsafe { c_aliased(&r, &mut outer, &mut out, &mut err) };
+    assert_eq!(code, status::OK);
+    // SAFETY: the buffer holds a Vec<u16>.
+    assert_eq!(unsafe { out.as_slice::<u16>() }, &[6, 10]);
+}
+
+#[test]
+fn option_none_and_some() {
+    let mut out = OwnedBuf::EMPTY;
+    let mut err = OwnedBuf::EMPTY;
+    let mut blank = *b"   ";
+    let v = view(&mut blank);
+    // SAFETY: a valid header, valid slots.
+    let code = unsafe { c_first_word(&v, &mut out, &mut err) };
+    assert_eq!(code, status::NONE);
+    assert!(!out.owns_memory());
+    let mut words = *b"  hello world";
+    let v = view(&mut words);
+    // SAFETY: as above.
+    assert_eq!(unsafe { c_first_word(&v, &mut out, &mut err) }, status::OK);
+    assert_eq!(string(&out), "hello");
+}
+
+#[test]
+fn panics_become_a_status_and_the_next_call_works() {
+    let mut out = 0;
+    let mut err = OwnedBuf::EMPTY;
+    // SAFETY: valid slots.
+    assert_eq!(unsafe { c_boom(3, &mut out, &mut err) }, status::PANIC);
+    assert_eq!(string(&err), "boom 3");
+    // SAFETY: valid slots.
+    assert_eq!(unsafe { c_boom(-1, &mut out, &mut err) }, status::OK);
+    assert_eq!(out, -1);
+}
+
+#[test]
+fn unit_return_writes_through_slices() {
+    let mut data = [1_i64, 2, 3];
+    // SAFETY: a live local array used only through the view.
+    let mut v = unsafe { PyVec::from_raw_parts(data.as_mut_ptr(), 3) };
+    let (mut out, mut err) = (9_u8, OwnedBuf::EMPTY);
+    // SAFETY: a valid exclusive header, valid slots.
+    assert_eq!(unsafe { c_fill(&mut v, 7, &mut out, &mut err) }, status::OK);
+    assert_eq!(data, [7, 7, 7]);
+}
+
+#[test]
+fn the_rust_functions_stay_callable() {
+    assert_eq!(parse_u8("7"), Ok(7));
+    assert_eq!(first_word(" a b"), Some("a".to_owned()));
+}
