@@ -94,9 +94,6 @@ fn expand(attr: TokenStream, function: &ItemFn) -> Result<TokenStream, Error> {
         quote!((#pname, <#ty as ::pyo2::abi::Param<'static>>::describe))
     });
 
-    let mut function = function.clone();
-    // The descriptor carries the doc; keep it on the Rust function too.
-    function.attrs.retain(|a| !a.path().is_ident("pyo2"));
     Ok(quote! {
         #function
 
