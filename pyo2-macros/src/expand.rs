@@ -101,16 +101,15 @@ fn expand(attr: TokenStream, function: &ItemFn) -> Result<TokenStream, Error> {
             #[unsafe(export_name = #name)]
             unsafe extern "C" fn __pyo2_export(
                 #(#args: #c_types,)*
-                __pyo2_out: *mut <#ret_static as ::pyo2::abi::Return>::C,
-                __pyo2_err: *mut ::pyo2::abi::OwnedBuf,
+                __pyo2_slot: *mut ::pyo2::abi::Slot,
             ) -> i32 {
                 let body = move || {
                     #(#conversions)*
                     ::core::result::Result::Ok(#ident(#(#args),*))
                 };
-                // SAFETY: the loader passes valid slots for the result and
-                // the error message, as the descriptor's ABI version says.
-                unsafe { ::pyo2::abi::run(__pyo2_out, __pyo2_err, body) }
+                // SAFETY: the loader passes a valid slot for the result, as
+                // the descriptor's ABI version says.
+                unsafe { ::pyo2::abi::run(__pyo2_slot, body) }
             }
 
             #[unsafe(export_name = #sig_symbol)]

@@ -9,16 +9,16 @@
 //! For `#[pyo2::export] fn f(p1: P1, …, pn: Pn) -> R`, the library exports
 //!
 //! ```c
-//! int32_t f(P1_C p1, …, Pn_C pn, R_C *out, Pyo2OwnedBuf *err);
+//! int32_t f(P1_C p1, …, Pn_C pn, Pyo2Slot *slot);
 //! const char *__pyo2_sig__f(void);
 //! ```
 //!
 //! where `Pi_C` is [`Param::C`] (the scalar itself, or a pointer to a
-//! [`PyVec`] header) and `R_C` is [`Return::C`] (the scalar itself, or an
-//! [`OwnedBuf`] for `String` and `Vec<T>`). The `int32_t` is a [`status`];
-//! `err` receives the message of an `Err`, a panic or a bad argument.
-//! Every call writes its own `out` and `err`, so error state is per call and
-//! therefore per thread.
+//! [`PyVec`] header). The `int32_t` is a [`status`]. The caller's [`Slot`]
+//! receives the result, a [`Return::C`] (the scalar itself, or an
+//! [`OwnedBuf`] for `String` and `Vec<T>`), or, for an `Err`, a panic or a
+//! bad argument, the message as an [`OwnedBuf`]. Every call writes only its
+//! own slot, so error state is per call and therefore per thread.
 //!
 //! `__pyo2_sig__f` returns the function's [descriptor](describe): a
 //! NUL-terminated UTF-8 text that lives as long as the library,
@@ -49,16 +49,68 @@ pub const ABI_VERSION: u32 = 1;
 
 /// What an exported function's `int32_t` result means.
 pub mod status {
-    /// The value is in `*out`.
+    /// The value is in the slot.
     pub const OK: i32 = 0;
-    /// The function returned `None` (from an `Option`); `*out` is untouched.
+    /// The function returned `None` (from an `Option`); the slot is untouched.
     pub const NONE: i32 = 1;
-    /// The function returned `Err(e)`; `*err` holds `e`'s `Display`.
+    /// The function returned `Err(e)`; the slot holds `e`'s `Display` as an [`OwnedBuf`](super::OwnedBuf).
     pub const ERR: i32 = 2;
-    /// The function panicked; `*err` holds the panic message.
+    /// The function panicked; the slot holds the panic message as an [`OwnedBuf`](super::OwnedBuf).
     pub const PANIC: i32 = 3;
-    /// An argument was invalid (null pointer, invalid UTF-8 for `&str`); `*err` says which.
+    /// An argument was invalid (null pointer, invalid UTF-8 for `&str`); the
+    /// slot holds a message naming it, as an [`OwnedBuf`](super::OwnedBuf).
     pub const BAD_ARG: i32 = 4;
+}
+
+/// The caller's room for one call's result: 32 bytes aligned to 8, enough
+/// for any [`Return::C`] and for an [`OwnedBuf`].
+///
+/// # C layout
+///
+/// ```c
+/// typedef union { uint64_t words[4]; /* or any Return::C, or a Pyo2OwnedBuf */ } Pyo2Slot;
+/// ```
+#[repr(C, align(8))]
+pub struct Slot {
+    _bytes: [core::mem::MaybeUninit<u8>; 32],
+}
+
+impl Slot {
+    /// An uninitialised slot, for callers written in Rust.
+    pub const fn new() -> Slot {
+        Slot {
+            _bytes: [core::mem::MaybeUninit::uninit(); 32],
+        }
+    }
+
+    /// The value `run` wrote, after it returned [`status::OK`].
+    ///
+    /// # Safety
+    ///
+    /// Callers must ensure that:
+    /// - the last call that used this slot returned [`status::OK`] and had
+    ///   the return type `R`;
+    /// - the value was not taken out before.
+    pub unsafe fn take<T>(&mut self) -> T {
+        fits::<T>();
+        // SAFETY: `fits` checked size and alignment; the caller guarantees a
+        // `T` was written here and not taken yet.
+        unsafe { (self as *mut Slot).cast::<T>().read() }
+    }
+}
+
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot::new()
+    }
+}
+
+const _: () = assert!(size_of::<Slot>() == 32 && align_of::<Slot>() == 8);
+const _: () = assert!(size_of::<OwnedBuf>() <= size_of::<Slot>());
+
+/// Fails to compile (when instantiated) unless a `T` fits in a [`Slot`].
+const fn fits<T>() {
+    const { assert!(size_of::<T>() <= size_of::<Slot>() && align_of::<T>() <= align_of::<Slot>()) }
 }
 
 /// A `Vec<T>` or `String` that Rust hands over to the caller, who reads it
@@ -535,18 +587,19 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// # Safety
 ///
 /// Callers must ensure that:
-/// - `out` is valid for a write of `R::C` and `err` for a write of an
-///   [`OwnedBuf`] (their old contents are overwritten, not dropped).
+/// - `slot` is valid for writes of a [`Slot`] (its old contents are
+///   overwritten, not dropped).
 pub unsafe fn run<R: Return>(
-    out: *mut R::C,
-    err: *mut OwnedBuf,
+    slot: *mut Slot,
     body: impl FnOnce() -> Result<R, (&'static str, ArgError)>,
 ) -> i32 {
+    fits::<R::C>();
     let caught = catch_unwind(AssertUnwindSafe(|| body().map(Return::into_outcome)));
     let (code, message) = match caught {
         Ok(Ok(Outcome::Value(v))) => {
-            // SAFETY: the caller guarantees `out` is valid for this write.
-            unsafe { out.write(v) };
+            // SAFETY: the caller guarantees `slot` is valid for writes of a
+            // `Slot`, and `fits` checked that an `R::C` fits in one.
+            unsafe { slot.cast::<R::C>().write(v) };
             return status::OK;
         }
         Ok(Ok(Outcome::None)) => return status::NONE,
@@ -562,8 +615,11 @@ pub unsafe fn run<R: Return>(
             (status::PANIC, message)
         }
     };
-    // SAFETY: the caller guarantees `err` is valid for this write.
-    unsafe { err.write(OwnedBuf::from_string(message)) };
+    // SAFETY: as above; an `OwnedBuf` fits in a `Slot` (checked at compile time).
+    unsafe {
+        slot.cast::<OwnedBuf>()
+            .write(OwnedBuf::from_string(message))
+    };
     code
 }
 
@@ -674,15 +730,21 @@ mod tests {
     fn call<R: Return>(
         body: impl FnOnce() -> Result<R, (&'static str, ArgError)>,
     ) -> (i32, Option<R::C>, String) {
-        let mut out = core::mem::MaybeUninit::<R::C>::uninit();
-        let mut err = OwnedBuf::EMPTY;
-        // SAFETY: both pointers are valid local slots; `err` is EMPTY, so
-        // overwriting it leaks nothing.
-        let code = unsafe { run(out.as_mut_ptr(), &mut err, body) };
-        // SAFETY: `run` wrote `out` exactly when it returned OK.
-        let value = (code == status::OK).then(|| unsafe { out.assume_init() });
-        // SAFETY: messages are made from Strings, i.e. Vec<u8>.
-        let message = String::from_utf8(unsafe { err.as_slice::<u8>() }.to_vec()).unwrap();
+        let mut slot = Slot::new();
+        // SAFETY: `slot` is a valid local slot.
+        let code = unsafe { run(&mut slot, body) };
+        let (value, message) = match code {
+            // SAFETY: `run` wrote an `R::C` when it returned OK.
+            status::OK => (Some(unsafe { slot.take::<R::C>() }), String::new()),
+            status::NONE => (None, String::new()),
+            _ => {
+                // SAFETY: on every other status `run` wrote the message.
+                let buf = unsafe { slot.take::<OwnedBuf>() };
+                // SAFETY: messages are made from Strings, i.e. Vec<u8>.
+                let text = String::from_utf8(unsafe { buf.as_slice::<u8>() }.to_vec()).unwrap();
+                (None, text)
+            }
+        };
         (code, value, message)
     }
 

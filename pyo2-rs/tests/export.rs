@@ -3,7 +3,7 @@
 //! the wrapper's unsafe code runs under Miri too.
 
 use core::ffi::{c_char, CStr};
-use pyo2::abi::{status, OwnedBuf};
+use pyo2::abi::{status, OwnedBuf, Slot};
 use pyo2::{PyStr, PyVec};
 
 type Bytes<'a> = &'a PyStr;
@@ -42,24 +42,19 @@ fn fill(v: &mut [i64], x: i64) {
 
 extern "C" {
     #[link_name = "parse_u8"]
-    fn c_parse_u8(text: *const PyStr, out: *mut u8, err: *mut OwnedBuf) -> i32;
+    fn c_parse_u8(text: *const PyStr, slot: *mut Slot) -> i32;
     #[link_name = "__pyo2_sig__parse_u8"]
     fn c_parse_u8_sig() -> *const c_char;
     #[link_name = "aliased"]
-    fn c_aliased(
-        raw: *const PyStr,
-        lists: *mut PyVec<*mut PyVec<u16>>,
-        out: *mut OwnedBuf,
-        err: *mut OwnedBuf,
-    ) -> i32;
+    fn c_aliased(raw: *const PyStr, lists: *mut PyVec<*mut PyVec<u16>>, slot: *mut Slot) -> i32;
     #[link_name = "__pyo2_sig__aliased"]
     fn c_aliased_sig() -> *const c_char;
     #[link_name = "first_word"]
-    fn c_first_word(s: *const PyStr, out: *mut OwnedBuf, err: *mut OwnedBuf) -> i32;
+    fn c_first_word(s: *const PyStr, slot: *mut Slot) -> i32;
     #[link_name = "boom"]
-    fn c_boom(n: i32, out: *mut i32, err: *mut OwnedBuf) -> i32;
+    fn c_boom(n: i32, slot: *mut Slot) -> i32;
     #[link_name = "fill"]
-    fn c_fill(v: *mut PyVec<i64>, x: i64, out: *mut u8, err: *mut OwnedBuf) -> i32;
+    fn c_fill(v: *mut PyVec<i64>, x: i64, slot: *mut Slot) -> i32;
     #[link_name = "__pyo2_sig__fill"]
     fn c_fill_sig() -> *const c_char;
 }
@@ -69,8 +64,12 @@ fn text(p: *const c_char) -> &'static str {
     unsafe { CStr::from_ptr(p) }.to_str().unwrap()
 }
 
-fn string(buf: &OwnedBuf) -> String {
-    // SAFETY: every buffer these tests read holds a String's bytes.
+/// The message or String a call left in `slot` (which it then frees).
+fn string(slot: &mut Slot) -> String {
+    // SAFETY: every slot these tests read this way holds an OwnedBuf made
+    // from a String, not taken yet.
+    let buf = unsafe { slot.take::<OwnedBuf>() };
+    // SAFETY: a String's buffer holds bytes.
     String::from_utf8(unsafe { buf.as_slice::<u8>() }.to_vec()).unwrap()
 }
 
@@ -96,34 +95,34 @@ fn descriptors_spell_the_real_types() {
 
 #[test]
 fn ok_err_and_bad_utf8() {
-    let mut out = 0_u8;
-    let mut err = OwnedBuf::EMPTY;
+    let mut slot = Slot::new();
     let mut good = *b"200";
     let v = view(&mut good);
-    // SAFETY: a valid header, valid out slots.
-    assert_eq!(unsafe { c_parse_u8(&v, &mut out, &mut err) }, status::OK);
-    assert_eq!(out, 200);
+    // SAFETY: a valid header, a valid slot.
+    let code = unsafe { c_parse_u8(&v, &mut slot) };
+    assert_eq!(code, status::OK);
+    // SAFETY: OK from a function returning Result<u8, _>.
+    assert_eq!(unsafe { slot.take::<u8>() }, 200);
     let mut big = *b"256";
     let v = view(&mut big);
     // SAFETY: as above.
-    assert_eq!(unsafe { c_parse_u8(&v, &mut out, &mut err) }, status::ERR);
-    assert_eq!(string(&err), "number too large to fit in target type");
-    drop(core::mem::replace(&mut err, OwnedBuf::EMPTY));
+    let code = unsafe { c_parse_u8(&v, &mut slot) };
+    assert_eq!(code, status::ERR);
+    assert_eq!(string(&mut slot), "number too large to fit in target type");
     let mut bad = *b"2\xff";
     let v = view(&mut bad);
     // SAFETY: as above.
-    let code = unsafe { c_parse_u8(&v, &mut out, &mut err) };
+    let code = unsafe { c_parse_u8(&v, &mut slot) };
     assert_eq!(code, status::BAD_ARG);
+    let message = string(&mut slot);
     assert!(
-        string(&err).starts_with("parameter `text`: PyStr is not valid UTF-8"),
-        "{}",
-        string(&err)
+        message.starts_with("parameter `text`: PyStr is not valid UTF-8"),
+        "{message}"
     );
-    drop(core::mem::replace(&mut err, OwnedBuf::EMPTY));
     // SAFETY: null is refused before any use.
-    let code = unsafe { c_parse_u8(core::ptr::null(), &mut out, &mut err) };
+    let code = unsafe { c_parse_u8(core::ptr::null(), &mut slot) };
     assert_eq!(code, status::BAD_ARG);
-    assert_eq!(string(&err), "parameter `text`: null pointer");
+    assert_eq!(string(&mut slot), "parameter `text`: null pointer");
 }
 
 #[test]
@@ -141,42 +140,44 @@ fn nested_views_and_owned_vec() {
     let mut outer = unsafe { PyVec::from_raw_parts(ptrs.as_mut_ptr(), 2) };
     let mut raw = *b"";
     let r = view(&mut raw);
-    let mut out = OwnedBuf::EMPTY;
-    let mut err = OwnedBuf::EMPTY;
-    // SAFETY: valid headers all the way down, valid slots.
-    let code = unsafe { c_aliased(&r, &mut outer, &mut out, &mut err) };
+    let mut slot = Slot::new();
+    // SAFETY: valid headers all the way down, a valid slot.
+    let code = unsafe { c_aliased(&r, &mut outer, &mut slot) };
     assert_eq!(code, status::OK);
+    // SAFETY: OK from a function returning Vec<u16>.
+    let buf = unsafe { slot.take::<OwnedBuf>() };
     // SAFETY: the buffer holds a Vec<u16>.
-    assert_eq!(unsafe { out.as_slice::<u16>() }, &[6, 10]);
+    assert_eq!(unsafe { buf.as_slice::<u16>() }, &[6, 10]);
 }
 
 #[test]
 fn option_none_and_some() {
-    let mut out = OwnedBuf::EMPTY;
-    let mut err = OwnedBuf::EMPTY;
+    let mut slot = Slot::new();
     let mut blank = *b"   ";
     let v = view(&mut blank);
-    // SAFETY: a valid header, valid slots.
-    let code = unsafe { c_first_word(&v, &mut out, &mut err) };
+    // SAFETY: a valid header, a valid slot.
+    let code = unsafe { c_first_word(&v, &mut slot) };
     assert_eq!(code, status::NONE);
-    assert!(!out.owns_memory());
     let mut words = *b"  hello world";
     let v = view(&mut words);
     // SAFETY: as above.
-    assert_eq!(unsafe { c_first_word(&v, &mut out, &mut err) }, status::OK);
-    assert_eq!(string(&out), "hello");
+    let code = unsafe { c_first_word(&v, &mut slot) };
+    assert_eq!(code, status::OK);
+    assert_eq!(string(&mut slot), "hello");
 }
 
 #[test]
 fn panics_become_a_status_and_the_next_call_works() {
-    let mut out = 0;
-    let mut err = OwnedBuf::EMPTY;
-    // SAFETY: valid slots.
-    assert_eq!(unsafe { c_boom(3, &mut out, &mut err) }, status::PANIC);
-    assert_eq!(string(&err), "boom 3");
-    // SAFETY: valid slots.
-    assert_eq!(unsafe { c_boom(-1, &mut out, &mut err) }, status::OK);
-    assert_eq!(out, -1);
+    let mut slot = Slot::new();
+    // SAFETY: a valid slot.
+    let code = unsafe { c_boom(3, &mut slot) };
+    assert_eq!(code, status::PANIC);
+    assert_eq!(string(&mut slot), "boom 3");
+    // SAFETY: a valid slot.
+    let code = unsafe { c_boom(-1, &mut slot) };
+    assert_eq!(code, status::OK);
+    // SAFETY: OK from a function returning i32.
+    assert_eq!(unsafe { slot.take::<i32>() }, -1);
 }
 
 #[test]
@@ -184,9 +185,10 @@ fn unit_return_writes_through_slices() {
     let mut data = [1_i64, 2, 3];
     // SAFETY: a live local array used only through the view.
     let mut v = unsafe { PyVec::from_raw_parts(data.as_mut_ptr(), 3) };
-    let (mut out, mut err) = (9_u8, OwnedBuf::EMPTY);
-    // SAFETY: a valid exclusive header, valid slots.
-    assert_eq!(unsafe { c_fill(&mut v, 7, &mut out, &mut err) }, status::OK);
+    let mut slot = Slot::new();
+    // SAFETY: a valid exclusive header, a valid slot.
+    let code = unsafe { c_fill(&mut v, 7, &mut slot) };
+    assert_eq!(code, status::OK);
     assert_eq!(data, [7, 7, 7]);
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from array import array
 
@@ -96,7 +97,9 @@ def test_keyword_arguments_and_arity(dll: pyo2.RustDLL) -> None:
     assert scale(values, k=3.0) == 9.0
     assert scale(k=0.5, v=values) == 4.5
     assert values == [1.5, 3.0]
-    with pytest.raises(TypeError, match=r"scale\(\) takes 2 arguments but 3 were given \(fn scale"):
+    with pytest.raises(
+        TypeError, match=r"scale\(\) takes 2 positional arguments but 3 were given \(fn scale"
+    ):
         scale(values, 1.0, 2.0)
     with pytest.raises(TypeError, match=r"scale\(\) missing argument \['k'\]"):
         scale(values)
@@ -147,12 +150,18 @@ def test_declared_nested_types(dll: pyo2.RustDLL) -> None:
     assert total_len(["ab", b"c", bytearray(b"de"), "é"]) == 7
 
 
-def test_declaration_replaces_inference_and_repr(dll: pyo2.RustDLL) -> None:
+def test_declaration_replaces_inference_and_introspects(dll: pyo2.RustDLL) -> None:
     assert dll.scale.signature is None
+    assert isinstance(dll.scale, pyo2.RustFunction)
     scale = dll.declare("fn scale(v: &mut pyo2::PyVec<f64>, k: f64) -> f64")
     assert dll.scale is scale
+    assert isinstance(scale, pyo2.RustFunction)
+    assert (scale.name, scale.dll) == ("scale", dll)
     assert str(scale.signature) == "fn scale(v: &mut PyVec<f64>, k: f64) -> f64"
-    assert "fn scale(v: &mut PyVec<f64>, k: f64) -> f64" in repr(scale)
+    assert scale.__name__ == "scale"
+    assert scale.__doc__ == "fn scale(v: &mut PyVec<f64>, k: f64) -> f64"
+    assert str(inspect.signature(scale)) == "(v, k)"
+    assert not isinstance(len, pyo2.RustFunction)
 
 
 @pytest.mark.parametrize(

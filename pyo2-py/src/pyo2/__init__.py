@@ -11,8 +11,9 @@ through a ``&mut PyVec`` is written back into the Python lists::
     print(lst)          # [6, 2, 3, 4, 5]
 """
 
-from ._dll import RustDLL, RustFunction
+from ._dll import RustDLL
 from ._errors import Pyo2Error, RustError, RustPanic, SignatureError
+from ._protocol import RustFunction
 from ._signature import parse_signature
 from ._types import Signature
 

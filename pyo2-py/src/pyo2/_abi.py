@@ -2,11 +2,11 @@
 
 For ``#[pyo2::export] fn f(p1: P1, …) -> R`` the library exports::
 
-    int32_t f(P1_C p1, …, R_C *out, Pyo2OwnedBuf *err);
+    int32_t f(P1_C p1, …, Pyo2Slot *slot);
     const char *__pyo2_sig__f(void);   /* "pyo2 1\\nfn f(p1: P1, …) -> R\\ndoc" */
 
-The status says where the result is: ``*out`` (OK), nowhere (NONE), or a
-message in ``*err`` (ERR, PANIC, BAD_ARG). Strings, vectors and messages are
+The status says what the 32-byte slot holds: the value (OK), nothing (NONE),
+or a message (ERR, PANIC, BAD_ARG). Strings, vectors and messages are
 :class:`~pyo2._types.COwnedBuf`\\ s that Python copies and then frees by
 calling their own ``drop``, exactly once.
 """
@@ -19,9 +19,9 @@ from typing import Any
 
 from ._errors import Pyo2Error, RustError, RustPanic
 from ._signature import parse_descriptor
-from ._types import BOOL, U8, COwnedBuf, Owned, Ret, Signature
+from ._types import BOOL, SCALARS, U8, COwnedBuf, Owned, Ret, Signature
 
-__all__ = ["ABI_VERSION", "SIG_PREFIX", "descriptor", "outcome"]
+__all__ = ["ABI_VERSION", "SIG_PREFIX", "CSlot", "descriptor", "outcome"]
 
 #: The descriptor version this package reads.
 ABI_VERSION = 1
@@ -29,6 +29,20 @@ ABI_VERSION = 1
 SIG_PREFIX = "__pyo2_sig__"
 
 OK, NONE, ERR, PANIC, BAD_ARG = range(5)
+
+
+class CSlot(ctypes.Union):
+    """``pyo2::abi::Slot``: one call's result, read through the field named
+    after its Rust type (``slot.i64``), or ``slot.buf`` for owned memory."""
+
+    _fields_ = [
+        *((name, t.ctype) for name, t in SCALARS.items()),
+        ("buf", COwnedBuf),
+        ("words", ctypes.c_uint64 * 4),
+    ]
+
+
+assert ctypes.sizeof(CSlot) == 32 and ctypes.alignment(CSlot) == 8
 
 _DESCRIBE = ctypes.CFUNCTYPE(ctypes.c_void_p)
 _DROP = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -94,7 +108,7 @@ def _message(err: COwnedBuf) -> str:
     return text
 
 
-def outcome(function: str, status: int, ret: Ret, out: Any, err: COwnedBuf) -> Any:
+def outcome(function: str, status: int, ret: Ret, slot: CSlot) -> Any:
     """The Python value of a call that ended with ``status``, or raise its error.
 
     Frees every buffer Rust handed over, whatever happens.
@@ -104,14 +118,17 @@ def outcome(function: str, status: int, ret: Ret, out: Any, err: COwnedBuf) -> A
         if value is None:
             return None
         if isinstance(value, Owned):
-            return _take(out, value)
-        return out.value
+            return _take(slot.buf, value)
+        return getattr(slot, value.name)
     if status == NONE:
         return None
-    if status not in (ERR, PANIC, BAD_ARG):
-        _free(err)  # pragma: no cover - only a library built for another ABI gets here
+    if status not in (
+        ERR,
+        PANIC,
+        BAD_ARG,
+    ):  # pragma: no cover - only a library built for another ABI gets here
         raise Pyo2Error(f"{function}(): unknown status {status} from Rust")
-    message = _message(err)
+    message = _message(slot.buf)
     if status == ERR:
         raise RustError(message, function)
     if status == PANIC:

@@ -1,0 +1,446 @@
+"""pyo2 against the alternatives, side by side, on the same Rust code.
+
+Run it with ``./benchmarks/run`` (which builds everything first); see
+``benchmarks/README.md``. Every implementation calls the same Rust bodies:
+``benchmarks/rust`` (a cdylib: plain ``extern "C"`` functions and
+``#[pyo2::export]`` ones) or ``benchmarks/pyo3`` (a PyO3 extension).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import importlib.util
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+from array import array
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+LIB = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "libpyo2_bench.so"
+SEED = HERE / ".seed" / "pyo2.py"
+
+PYO2 = "pyo2"
+#: The lists hold ints below this prime (one CPython digit), and x2 works modulo it.
+MODULUS = 1_000_003
+ALTERNATIVES = ("ctypes (hand)", "cffi (ABI)", "PyO3", "pyo2 0.1.3")
+
+
+class PyVecC(ctypes.Structure):
+    _fields_ = [("ptr", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+# ---------------------------------------------------------------------------
+# The implementations: each maps a workload to a zero-argument callable.
+
+
+def hand_ctypes() -> dict[str, Any]:
+    lib = ctypes.CDLL(str(LIB))
+    byref = ctypes.byref
+    pv = ctypes.POINTER(PyVecC)
+    f = {}
+    for name, restype, argtypes in [
+        ("add", ctypes.c_int64, [ctypes.c_int64, ctypes.c_int64]),
+        ("sum_i64", ctypes.c_int64, [pv]),
+        ("double_i64", None, [pv]),
+        ("str_len", ctypes.c_size_t, [pv]),
+        ("bytes_sum", ctypes.c_uint64, [pv]),
+        ("nested_sum", ctypes.c_int64, [pv]),
+    ]:
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = restype, argtypes
+        f[name] = fn
+
+    def sum_list(lst: list[int]) -> int:
+        arr = array("q", lst)
+        return int(f["sum_i64"](byref(PyVecC(arr.buffer_info()[0], len(arr)))))
+
+    def double_list(lst: list[int]) -> None:
+        arr = array("q", lst)
+        f["double_i64"](byref(PyVecC(arr.buffer_info()[0], len(arr))))
+        lst[:] = arr.tolist()
+
+    def bytes_address(b: bytes) -> int:
+        return ctypes.cast(ctypes.c_char_p(b), ctypes.c_void_p).value or 0
+
+    def str_len(s: str) -> int:
+        b = s.encode()
+        return int(f["str_len"](byref(PyVecC(bytes_address(b), len(b)))))
+
+    def bytes_sum(b: bytes) -> int:
+        return int(f["bytes_sum"](byref(PyVecC(bytes_address(b), len(b)))))
+
+    def buffer_sum(buf: Any) -> int:
+        c = (ctypes.c_char * memoryview(buf).nbytes).from_buffer(buf)
+        return int(f["bytes_sum"](byref(PyVecC(ctypes.addressof(c), len(c)))))
+
+    def nested_sum(rows: list[list[int]]) -> int:
+        arrays = [array("q", row) for row in rows]
+        headers = (PyVecC * len(rows))(*[PyVecC(a.buffer_info()[0], len(a)) for a in arrays])
+        base = ctypes.addressof(headers)
+        size = ctypes.sizeof(PyVecC)
+        pointers = array("Q", range(base, base + size * len(rows), size))
+        return int(f["nested_sum"](byref(PyVecC(pointers.buffer_info()[0], len(rows)))))
+
+    return {
+        "add": f["add"],
+        "sum": sum_list,
+        "double": double_list,
+        "str": str_len,
+        "bytes": bytes_sum,
+        "buffer": buffer_sum,
+        "nested": nested_sum,
+    }
+
+
+def cffi_abi() -> dict[str, Any]:
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef(
+        """
+        typedef struct { int64_t *ptr; size_t len; } VecI64;
+        typedef struct { uint8_t *ptr; size_t len; } VecU8;
+        typedef struct { VecI64 **ptr; size_t len; } VecVec;
+        int64_t add(int64_t, int64_t);
+        int64_t sum_i64(VecI64 *);
+        void double_i64(VecI64 *);
+        size_t str_len(VecU8 *);
+        uint64_t bytes_sum(VecU8 *);
+        int64_t nested_sum(VecVec *);
+        """
+    )
+    lib = ffi.dlopen(str(LIB))
+
+    def sum_list(lst: list[int]) -> int:
+        data = ffi.new("int64_t[]", lst)
+        return int(lib.sum_i64(ffi.new("VecI64 *", (data, len(lst)))))
+
+    def double_list(lst: list[int]) -> None:
+        data = ffi.new("int64_t[]", lst)
+        lib.double_i64(ffi.new("VecI64 *", (data, len(lst))))
+        lst[:] = ffi.unpack(data, len(lst))
+
+    def u8(buf: Any) -> Any:
+        return ffi.new("VecU8 *", (ffi.from_buffer(buf), len(memoryview(buf).cast("B"))))
+
+    def nested_sum(rows: list[list[int]]) -> int:
+        keep = [ffi.new("int64_t[]", row) for row in rows]
+        headers = [ffi.new("VecI64 *", (data, len(row))) for data, row in zip(keep, rows)]
+        outer = ffi.new("VecI64 *[]", headers)
+        return int(lib.nested_sum(ffi.new("VecVec *", (outer, len(rows)))))
+
+    return {
+        "add": lib.add,
+        "sum": sum_list,
+        "double": double_list,
+        "str": lambda s: lib.str_len(u8(s.encode())),
+        "bytes": lambda b: lib.bytes_sum(u8(b)),
+        "buffer": lambda b: lib.bytes_sum(u8(b)),
+        "nested": nested_sum,
+    }
+
+
+def pyo3() -> dict[str, Any]:
+    import pyo3_bench as m
+
+    return {
+        "add": m.add,
+        "sum": m.sum_i64,
+        "double": m.double_i64,
+        "str": m.str_len,
+        "bytes": m.bytes_sum,
+        "buffer": lambda b: m.bytearray_sum(b) if isinstance(b, bytearray) else None,
+        "nested": m.nested_sum,
+    }
+
+
+def seed() -> dict[str, Any]:
+    spec = importlib.util.spec_from_file_location("pyo2_seed", SEED)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dll = module.RustDLL(str(LIB))
+    # pyo2 0.1.3 writes PyVec.len as a u32 into a zeroed 16-byte struct: on a
+    # little-endian machine today's Rust reads the same length from it.
+    # pyo2 0.1.3 makes a new function object on every attribute access, as its
+    # users' code (``dll.add(1, 2)``) does on every call: the lambdas keep that.
+    return {
+        "add": lambda a, b: dll.add(a, b),  # noqa: PLW0108
+        "sum": lambda v: dll.sum_i64(v),  # noqa: PLW0108
+        "double": lambda v: dll.double_i64(v),  # noqa: PLW0108
+        "str": lambda s: dll.str_len(s),  # noqa: PLW0108
+        "bytes": lambda b: dll.bytes_sum(b),  # noqa: PLW0108
+        "buffer": None,  # pyo2 0.1.3 has no buffer support
+        "nested": None,  # nor nested lists
+    }
+
+
+def pyo2_impls() -> dict[str, dict[str, Any]]:
+    import pyo2
+
+    dll = pyo2.RustDLL(LIB)
+    declared = pyo2.RustDLL(LIB)
+    for text in [
+        "fn add(a: i64, b: i64) -> i64",
+        "fn sum_i64(v: &PyVec<i64>) -> i64",
+        "fn double_i64(v: &mut PyVec<i64>)",
+        "fn str_len(s: &PyStr) -> usize",
+        "fn bytes_sum(b: &PyVec<u8>) -> u64",
+        "fn nested_sum(rows: &PyVec<&PyVec<i64>>) -> i64",
+    ]:
+        declared.declare(text)
+    names = {
+        "add": "add",
+        "sum": "sum_i64",
+        "double": "double_i64",
+        "str": "str_len",
+        "bytes": "bytes_sum",
+        "buffer": "bytes_sum",
+        "nested": "nested_sum",
+    }
+    return {
+        "pyo2 inferred": {w: dll[n] for w, n in names.items()},
+        "pyo2 declared": {w: declared[n] for w, n in names.items()},
+        "pyo2 exported": {w: dll["ex_" + n] for w, n in names.items()},
+    }
+
+
+# ---------------------------------------------------------------------------
+# Measuring.
+
+
+def per_call(fn: Callable[..., Any], args: tuple[Any, ...], budget: float) -> float:
+    """Seconds per call of ``fn(*args)``: the best of several repeats of a timed loop.
+
+    The call is compiled into the loop itself, so no extra Python call is timed.
+    """
+    names = [f"a{i}" for i in range(len(args))]
+    timer = timeit.Timer(f"fn({', '.join(names)})", globals={"fn": fn, **dict(zip(names, args))})
+    number, took = timer.autorange()
+    number = max(1, round(number * budget / took))
+    return min(timer.repeat(repeat=5, number=number)) / number
+
+
+class Row:
+    def __init__(self, workload: str, impl: str, seconds: float | None, n: int) -> None:
+        self.workload, self.impl, self.seconds, self.n = workload, impl, seconds, n
+
+
+def workloads(rng: random.Random, quick: bool) -> list[tuple[str, str, tuple[Any, ...], int]]:
+    """(row label, implementation key, arguments, elements) for each measurement."""
+    out: list[tuple[str, str, tuple[Any, ...], int]] = [("add(i64, i64)", "add", (1, 2), 1)]
+    sizes = [10, 1_000, 100_000] + ([] if quick else [1_000_000])
+    for n in sizes:
+        data = [rng.randrange(MODULUS) for _ in range(n)]
+        out.append((f"sum list[int] n={n:,}", "sum", (data,), n))
+    for n in sizes:
+        data = [rng.randrange(MODULUS) for _ in range(n)]
+        out.append((f"x2 in place list[int] n={n:,}", "double", (data,), n))
+    for n in [10, 1_000_000]:
+        text = "".join(rng.choice("abcdé€😀") for _ in range(n))
+        out.append((f"str {n:,} chars", "str", (text,), n))
+    mib = bytes(rng.randrange(256) for _ in range(1 << 20))
+    out.append(("bytes 1 MiB", "bytes", (mib,), 1 << 20))
+    ba = bytearray(mib)
+    out.append(("bytearray 1 MiB", "buffer", (ba,), 1 << 20))
+    out.append(("memoryview 1 MiB", "buffer", (memoryview(ba),), 1 << 20))
+    arr = array("B", mib)
+    out.append(("array('B') 1 MiB", "buffer", (arr,), 1 << 20))
+    try:
+        import numpy
+
+        np_arr = numpy.frombuffer(bytearray(mib), dtype=numpy.uint8)
+        out.append(("numpy uint8 1 MiB", "buffer", (np_arr,), 1 << 20))
+    except ImportError:
+        print("(numpy not installed: its row is skipped)", file=sys.stderr)
+    rows = [[rng.randrange(MODULUS) for _ in range(100)] for _ in range(1000)]
+    out.append(("nested 1000x100 sum", "nested", (rows,), 100_000))
+    return out
+
+
+def import_and_load(repeats: int) -> list[Row]:
+    """Milliseconds to import each binding and load the library, in fresh interpreters."""
+    snippets = {
+        PYO2 + " exported": f"import pyo2; dll = pyo2.RustDLL({str(LIB)!r}); dll.ex_add",
+        "ctypes (hand)": f"import ctypes; lib = ctypes.CDLL({str(LIB)!r}); lib.add",
+        "cffi (ABI)": (
+            f"import cffi; ffi = cffi.FFI(); ffi.cdef('long add(long, long);'); ffi.dlopen({str(LIB)!r}).add"
+        ),
+        "PyO3": "import pyo3_bench; pyo3_bench.add",
+    }
+    rows = []
+    for impl, code in snippets.items():
+        timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+        times = []
+        for _ in range(repeats):
+            out = subprocess.run([sys.executable, "-c", timed], capture_output=True, text=True, check=True)
+            times.append(float(out.stdout))
+        rows.append(Row("import + load library", impl, statistics.median(times), 1))
+    return rows
+
+
+def check_results(impls: dict[str, dict[str, Any]]) -> None:
+    """Every implementation computes the same thing (pyo2 inferred returns None)."""
+    rng = random.Random(1)
+    lst = [rng.randrange(MODULUS) for _ in range(1000)]
+    rows = [lst[i : i + 10] for i in range(0, 1000, 10)]
+    text = "héllo wörld 😀"
+    blob = bytes(range(256)) * 4
+    expected = {
+        "add": 3,
+        "sum": sum(lst),
+        "str": len(text),
+        "bytes": sum(blob),
+        "buffer": sum(blob),
+        "nested": sum(lst),
+    }
+    for impl, fns in impls.items():
+        for key, want in expected.items():
+            fn = fns.get(key)
+            if fn is None:
+                continue
+            arg: Any = {"add": (1, 2), "sum": (list(lst),), "str": (text,), "bytes": (blob,)}.get(key)
+            if key == "buffer":
+                arg = (bytearray(blob),)
+            if key == "nested":
+                arg = ([list(r) for r in rows],)
+            got = fn(*arg)
+            if got is not None and int(got) != want:
+                raise SystemExit(f"{impl} computed {got} for {key}, expected {want}")
+        copy = list(lst)
+        fns["double"](copy)
+        if copy != [x * 2 % MODULUS for x in lst]:
+            raise SystemExit(f"{impl} doubled wrongly")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter timing (a smoke run)")
+    parser.add_argument("--markdown", type=Path, help="also write the results as a Markdown table here")
+    args = parser.parse_args()
+    budget = 0.05 if args.quick else 0.4
+
+    impls: dict[str, dict[str, Any]] = {"ctypes (hand)": hand_ctypes()}
+    for name, make in [("cffi (ABI)", cffi_abi), ("PyO3", pyo3), ("pyo2 0.1.3", seed)]:
+        try:
+            impls[name] = make()
+        except (ImportError, FileNotFoundError, OSError) as e:
+            print(f"({name} unavailable: {e})", file=sys.stderr)
+    impls.update(pyo2_impls())
+    check_results({k: v for k, v in impls.items() if k != "pyo2 0.1.3"})
+
+    rng = random.Random(0)
+    results: list[Row] = []
+    for label, key, call_args, n in workloads(rng, args.quick):
+        for impl, fns in impls.items():
+            fn = fns.get(key)
+            if fn is None or (impl == "PyO3" and key == "buffer" and not isinstance(call_args[0], bytearray)):
+                results.append(Row(label, impl, None, n))
+                continue
+            if impl == "pyo2 0.1.3" and key in ("sum", "double") and n > 100_000:
+                seconds = per_call(fn, call_args, 0.05)  # minutes otherwise
+            else:
+                seconds = per_call(fn, call_args, budget)
+            results.append(Row(label, impl, seconds, n))
+        print(f"  measured {label}", file=sys.stderr)
+    results += import_and_load(3 if args.quick else 11)
+    report(results, args.markdown)
+
+
+def fmt_time(seconds: float) -> str:
+    ns = seconds * 1e9
+    if ns < 10_000:
+        return f"{ns:,.0f} ns"
+    if ns < 10_000_000:
+        return f"{ns / 1000:,.1f} µs"
+    return f"{ns / 1e6:,.1f} ms"
+
+
+def report(results: list[Row], markdown: Path | None) -> None:
+    header = ["workload", "implementation", "per call", "per element", "vs ctypes", "vs best alternative"]
+    lines = []
+    by_workload: dict[str, list[Row]] = {}
+    for row in results:
+        by_workload.setdefault(row.workload, []).append(row)
+    for workload, rows in by_workload.items():
+        base = next((r.seconds for r in rows if r.impl == "ctypes (hand)"), None)
+        alts = [r for r in rows if r.impl in ALTERNATIVES and r.seconds is not None]
+        best = min(alts, key=lambda r: r.seconds or 0.0) if alts else None
+        for r in rows:
+            if r.seconds is None:
+                lines.append([workload, r.impl, "n/a", "", "", ""])
+                continue
+            per_elem = f"{r.seconds / r.n * 1e9:,.1f} ns" if r.n > 1 else ""
+            if workload.startswith("import"):
+                cells = [workload, r.impl, f"{r.seconds * 1000:.1f} ms", "", "", ""]
+            else:
+                cells = [workload, r.impl, fmt_time(r.seconds), per_elem, "", ""]
+            if base:
+                cells[4] = f"{r.seconds / base:.2f}x"
+            if best and best.seconds:
+                cells[5] = f"{r.seconds / best.seconds:.2f}x ({best.impl})"
+            lines.append(cells)
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {python}"
+    print(f"\npyo2 benchmarks, {time.strftime('%Y-%m-%d')}, {machine}")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    previous = None
+    for line in lines:
+        if previous is not None and line[0] != previous:
+            print()
+        previous = line[0]
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
+    goals(results)
+    if markdown:
+        md = [f"Measured {time.strftime('%Y-%m-%d')} on {machine} (`./benchmarks/run`).", ""]
+        md.append("| " + " | ".join(header) + " |")
+        md.append("|" + "---|" * len(header))
+        md += ["| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in lines]
+        markdown.write_text("\n".join(md) + "\n")
+
+
+def goals(results: list[Row]) -> None:
+    """The targets of the speed issue, checked against this run."""
+    t = {(r.workload, r.impl): r.seconds for r in results if r.seconds is not None}
+
+    def ratio(workload: str, impl: str, base: str = "ctypes (hand)") -> float:
+        return (t[(workload, impl)] or 0) / (t[(workload, base)] or 1)
+
+    checks = []
+    for impl in ("pyo2 declared", "pyo2 exported"):
+        checks.append((f"add: {impl} <= 1.3x ctypes", ratio("add(i64, i64)", impl), 1.3))
+    for w in ("sum list[int] n=100,000", "x2 in place list[int] n=100,000"):
+        for impl in ("pyo2 inferred", "pyo2 declared", "pyo2 exported"):
+            checks.append((f"{w}: {impl} <= 1.5x ctypes", ratio(w, impl), 1.5))
+        if (w, "pyo2 0.1.3") in t:
+            checks.append(
+                (f"{w}: pyo2 inferred >= 10x faster than 0.1.3", ratio(w, "pyo2 inferred", "pyo2 0.1.3"), 0.1)
+            )
+    for impl in ("pyo2 inferred", "pyo2 declared", "pyo2 exported"):
+        ns = t[("nested 1000x100 sum", impl)] / 100_000 * 1e9
+        checks.append((f"nested: {impl} <= 30 ns/element", ns, 30.0))
+    for w in ("bytearray 1 MiB", "memoryview 1 MiB", "array('B') 1 MiB", "numpy uint8 1 MiB"):
+        if (w, "pyo2 inferred") in t:
+            for impl in ("pyo2 inferred", "pyo2 declared", "pyo2 exported"):
+                checks.append((f"{w}: {impl} <= 1.2x ctypes from_buffer", ratio(w, impl), 1.2))
+    load = t[("import + load library", PYO2 + " exported")] * 1000
+    checks.append(("import pyo2 + load a library < 30 ms", load, 30.0))
+    print("\ngoals")
+    for text, value, limit in checks:
+        verdict = "ok  " if value <= limit else "MISS"
+        print(f"  {verdict} {text}: {value:.2f}")
+
+
+if __name__ == "__main__":
+    main()

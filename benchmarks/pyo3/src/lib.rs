@@ -1,0 +1,61 @@
+//! The benchmark workloads as an idiomatic PyO3 extension: the same bodies as
+//! `benchmarks/rust`, with PyO3's own conversions.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyList};
+
+#[pyfunction]
+fn add(a: i64, b: i64) -> i64 {
+    a.wrapping_add(b)
+}
+
+#[pyfunction]
+fn sum_i64(v: Vec<i64>) -> i64 {
+    v.iter().fold(0, |a, &b| a.wrapping_add(b))
+}
+
+/// Doubles every element of the list in place (modulo 1,000,003, as in `benchmarks/rust`).
+#[pyfunction]
+fn double_i64(v: &Bound<'_, PyList>) -> PyResult<()> {
+    for i in 0..v.len() {
+        let x: i64 = v.get_item(i)?.extract()?;
+        v.set_item(i, x.wrapping_mul(2).rem_euclid(1_000_003))?;
+    }
+    Ok(())
+}
+
+#[pyfunction]
+fn str_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+#[pyfunction]
+fn bytes_sum(b: &[u8]) -> u64 {
+    b.iter().map(|&x| u64::from(x)).sum()
+}
+
+#[pyfunction]
+fn bytearray_sum(b: &Bound<'_, PyByteArray>) -> u64 {
+    // SAFETY: no Python code runs while the slice is alive, so the bytearray
+    // can't be resized under it.
+    let bytes = unsafe { b.as_bytes() };
+    bytes.iter().map(|&x| u64::from(x)).sum()
+}
+
+#[pyfunction]
+fn nested_sum(rows: Vec<Vec<i64>>) -> i64 {
+    rows.iter()
+        .fold(0, |acc, row| row.iter().fold(acc, |a, &b| a.wrapping_add(b)))
+}
+
+#[pymodule]
+fn pyo3_bench(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(add, m)?)?;
+    m.add_function(wrap_pyfunction!(sum_i64, m)?)?;
+    m.add_function(wrap_pyfunction!(double_i64, m)?)?;
+    m.add_function(wrap_pyfunction!(str_len, m)?)?;
+    m.add_function(wrap_pyfunction!(bytes_sum, m)?)?;
+    m.add_function(wrap_pyfunction!(bytearray_sum, m)?)?;
+    m.add_function(wrap_pyfunction!(nested_sum, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,368 @@
+"""The Python function that calls one Rust function.
+
+:func:`make_function` builds it once per function, from the signature:
+
+- With a signature (exported or declared), the function is generated with
+  the Rust parameter names (as :mod:`dataclasses` generates ``__init__``), so
+  Python binds positional and keyword arguments itself. When every parameter
+  is a scalar, its fast path checks each argument with one or two
+  comparisons and calls ctypes directly; any argument the comparisons don't
+  clear (wrong type, out of range, a subclass, NaN…) goes to the general
+  path, which checks it with :func:`pyo2._convert.scalar` and raises the
+  precise error. Both paths accept and refuse exactly the same values (a
+  differential test pins this).
+- Lists and buffers take the general path: :class:`pyo2._marshal.Marshal`.
+- Without a signature, each call infers one from its values.
+
+Exported functions return their result through a 32-byte slot (see
+:mod:`pyo2._abi`); scalar results borrow a slot from a free list, so calls
+from several threads (or from a finalizer that runs mid-call) never share one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import keyword
+from typing import TYPE_CHECKING, Any
+
+from . import _abi
+from ._convert import Where
+from ._errors import RustError
+from ._marshal import Marshal, infer
+from ._types import BOOL, F64, I64, Owned, Ret, Scalar, Signature
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ._dll import RustDLL
+
+__all__ = ["make_function"]
+
+# On 64-bit platforms an 8-byte integer is passed as a c_void_p: the same
+# register or stack slot as an int64_t in every 64-bit C ABI, and ctypes
+# converts an int to c_void_p about twice as fast as to c_int64. The value is
+# range-checked before (the ctype itself would accept [-2**63, 2**64)).
+_WORD = ctypes.sizeof(ctypes.c_void_p) == 8
+
+# One ctypes prototype per distinct C signature, shared by every library.
+_PROTOTYPES: dict[tuple[Any, ...], Any] = {}
+
+_F32_MAX = 3.4028234663852886e38
+
+
+def _param_ctype(t: object) -> Any:
+    if isinstance(t, Scalar):
+        return ctypes.c_void_p if (_WORD and t.kind == "int" and t.size == 8) else t.ctype
+    return ctypes.c_void_p  # a pointer to a PyVec header
+
+
+def prototype(sig: Signature) -> Any:
+    """The ctypes prototype of ``sig``'s C signature.
+
+    An exported function returns a status and takes one more pointer, to its
+    result slot (see :mod:`pyo2._abi`).
+    """
+    params = tuple(_param_ctype(t) for _, t in sig.params)
+    key: tuple[Any, ...]
+    if isinstance(sig.ret, Ret):
+        key = (ctypes.c_int32, *params, ctypes.c_void_p)
+    else:
+        key = (None if sig.ret is None else sig.ret.ctype, *params)
+    proto = _PROTOTYPES.get(key)
+    if proto is None:
+        # CFUNCTYPE calls release the GIL while Rust runs.
+        proto = _PROTOTYPES[key] = ctypes.CFUNCTYPE(*key)
+    return proto
+
+
+class _State:
+    """What the general path of one function needs."""
+
+    __slots__ = ("address", "c", "inferred", "name", "scalar_calls", "sig")
+
+    def __init__(self, name: str, address: int, sig: Signature | None) -> None:
+        self.name = name
+        self.address = address
+        self.sig = sig
+        #: The C function for the signature.
+        self.c: Any = None if sig is None else prototype(sig)(address)
+        #: Inferred signatures seen so far → their C function.
+        self.inferred: dict[Signature, Any] = {}
+        #: Inferred all-scalar calls: tuple of argument types → C function.
+        self.scalar_calls: dict[tuple[type, ...], Any] = {}
+
+
+# ---------------------------------------------------------------------------
+# The general path.
+
+
+def _general(state: _State, args: tuple[Any, ...]) -> Any:
+    """Call with a signature: check and marshal every argument, then call."""
+    sig = state.sig
+    assert sig is not None
+    return _call(state, sig, state.c, args, trusted=True)
+
+
+def _call(state: _State, sig: Signature, c: Any, args: tuple[Any, ...], trusted: bool) -> Any:
+    marshal = Marshal(state.name, trusted)
+    c_args = [marshal.param(t, value, pname) for (pname, t), value in zip(sig.params, args)]
+    ret = sig.ret
+    if isinstance(ret, Ret):
+        return _call_exported(state, c, ret, marshal, c_args)
+    if not marshal.nodes:  # scalars only: nothing to lay out or write back
+        return c(*c_args)
+    try:
+        marshal.layout()
+        result = c(*marshal.c_args(c_args))
+        marshal.write_back()
+    finally:
+        marshal.release()
+    return result
+
+
+def _call_exported(state: _State, c: Any, ret: Ret, marshal: Marshal, c_args: list[Any]) -> Any:
+    slot = _abi.CSlot()
+    address = ctypes.addressof(slot)
+    if not marshal.nodes:
+        return _abi.outcome(state.name, c(*c_args, address), ret, slot)
+    try:
+        marshal.layout()
+        status = c(*marshal.c_args(c_args), address)
+        try:
+            result = _abi.outcome(state.name, status, ret, slot)
+        except (RustError, ValueError):
+            # Err(e) is a normal return: Rust's writes stand. (A bad argument
+            # was refused before the function ran, so nothing changed.)
+            marshal.write_back()
+            raise
+        # On a panic (raised above) nothing is written back: the lists stay
+        # as they were rather than half updated.
+        marshal.write_back()
+    finally:
+        marshal.release()
+    return result
+
+
+_INFERRED_SCALARS: dict[type, Scalar] = {int: I64, float: F64, bool: BOOL}
+
+
+def _inferred(state: _State, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Call without a signature: infer one from the values (the result is unknown: None)."""
+    if kwargs:
+        raise TypeError(
+            f"{state.name}(): got keyword arguments {sorted(kwargs)}, but the function "
+            "has no declared signature and so no parameter names (use dll.declare)"
+        )
+    key = tuple(map(type, args))
+    c = state.scalar_calls.get(key)
+    if c is not None and all(
+        type(a) is not int or -0x8000000000000000 <= a <= 0x7FFFFFFFFFFFFFFF for a in args
+    ):
+        c(*args)
+        return None
+    params = tuple(
+        (f"#{i}", infer(value, Where(state.name, f"#{i}", "inferred"))) for i, value in enumerate(args, 1)
+    )
+    sig = Signature(state.name, params)
+    c = state.inferred.get(sig)
+    if c is None:
+        c = state.inferred[sig] = prototype(sig)(state.address)
+        if all(t in _INFERRED_SCALARS for t in key):
+            state.scalar_calls[key] = c
+    _call(state, sig, c, args, trusted=False)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Generating the function.
+
+_FREE_SLOTS: list[tuple[_abi.CSlot, int]] = []
+
+
+def _new_slot() -> tuple[_abi.CSlot, int]:
+    slot = _abi.CSlot()
+    return slot, ctypes.addressof(slot)
+
+
+def _fail(state: _State, status: int, slot: tuple[_abi.CSlot, int]) -> None:
+    """The end of a fast exported call that did not return a value."""
+    try:
+        sig = state.sig
+        assert sig is not None and isinstance(sig.ret, Ret)
+        return _abi.outcome(state.name, status, sig.ret, slot[0])  # type: ignore[no-any-return]
+    finally:
+        _FREE_SLOTS.append(slot)
+
+
+def _condition(t: Scalar, name: str) -> str | None:
+    """A Python expression true only for values the fast path may pass as ``t``."""
+    if t.kind == "int":
+        return f"{t.lo} <= {name} <= {t.hi}"
+    if t.kind == "bool":
+        return f"({name} is True or {name} is False)"
+    if t.size == 4:
+        return f"{-_F32_MAX!r} <= {name} <= {_F32_MAX!r}"
+    return None  # f64: ctypes accepts exactly what pyo2 does
+
+
+def _usable(names: list[str]) -> bool:
+    """Whether the Rust parameter names can be Python parameter names as they are."""
+    return len(set(names)) == len(names) and all(
+        n.isidentifier() and not keyword.iskeyword(n) and not n.startswith("_pyo2") for n in names
+    )
+
+
+def _source(sig: Signature) -> str:
+    """The source of the function for a signature whose names are usable.
+
+    Every parameter defaults to a private sentinel and extra positional
+    arguments are collected, so that a wrong count reaches :func:`_arity`
+    (whose message shows the Rust signature) instead of Python's binding
+    error. ``_pyo2_template`` has the plain parameter list, for
+    ``inspect.signature`` (through ``__wrapped__``).
+    """
+    names = [n for n, _ in sig.params]
+    params = ", ".join(names)
+    args = f"({params},)" if names else "()"
+    defaults = "".join(f"{n}=_pyo2_M, " for n in names)
+    missing = " or ".join(["_pyo2_extra", *(f"{n} is _pyo2_M" for n in names)])
+    lines = [
+        f"def _pyo2_template({params}): pass",
+        f"def {_py_name(sig.name)}({defaults}*_pyo2_extra):",
+        f"    if {missing}:",
+        f"        _pyo2_arity(_pyo2_state, {args}, _pyo2_extra)",
+    ]
+    scalars = all(isinstance(t, Scalar) for _, t in sig.params)
+    ret = sig.ret
+    fast_exported = isinstance(ret, Ret) and not isinstance(ret.value, Owned)
+    if scalars and (not isinstance(ret, Ret) or fast_exported):
+        conditions = [c for n, t in sig.params if isinstance(t, Scalar) and (c := _condition(t, n))]
+        test = " and ".join(conditions) or "True"
+        if not isinstance(ret, Ret):
+            lines += [
+                "    try:",
+                f"        if {test}:",
+                f"            return _pyo2_c({params})",
+                "    except (TypeError, _pyo2_ArgumentError):",
+                "        pass",
+            ]
+        else:
+            assert isinstance(ret, Ret) and not isinstance(ret.value, Owned)
+            read = "None" if ret.value is None else f"_pyo2_s[0].{ret.value.name}"
+            comma = ", " if names else ""
+            lines += [
+                "    try:",
+                f"        _pyo2_ok = {test}",
+                "    except TypeError:",
+                "        _pyo2_ok = False",
+                "    if _pyo2_ok:",
+                "        try:",
+                "            _pyo2_s = _pyo2_pop()",
+                "        except IndexError:",
+                "            _pyo2_s = _pyo2_new_slot()",
+                "        try:",
+                f"            _pyo2_st = _pyo2_c({params}{comma}_pyo2_s[1])",
+                "        except _pyo2_ArgumentError:",
+                "            _pyo2_push(_pyo2_s)",
+                "        else:",
+                "            if _pyo2_st:",
+                "                return _pyo2_fail(_pyo2_state, _pyo2_st, _pyo2_s)",
+                f"            _pyo2_v = {read}",
+                "            _pyo2_push(_pyo2_s)",
+                "            return _pyo2_v",
+            ]
+    lines.append(f"    return _pyo2_general(_pyo2_state, {args})")
+    return "\n".join(lines) + "\n"
+
+
+_MISSING = object()
+
+
+def _arity(state: _State, args: tuple[Any, ...], extra: tuple[Any, ...]) -> None:
+    """Raise the TypeError for a call with too many or too few arguments."""
+    sig = state.sig
+    assert sig is not None
+    given = [a for a in args if a is not _MISSING]
+    _bind(sig, (*given, *extra) if extra else (), {} if extra else dict(_given_by_name(sig, args)))
+
+
+def _given_by_name(sig: Signature, args: tuple[Any, ...]) -> list[tuple[str, Any]]:
+    return [(n, a) for (n, _), a in zip(sig.params, args) if a is not _MISSING]
+
+
+def _py_name(name: str) -> str:
+    return name if name.isidentifier() and not keyword.iskeyword(name) else "rust_function"
+
+
+def _generated(state: _State, sig: Signature) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {
+        "_pyo2_c": state.c,
+        "_pyo2_state": state,
+        "_pyo2_general": _general,
+        "_pyo2_ArgumentError": ctypes.ArgumentError,
+        "_pyo2_pop": _FREE_SLOTS.pop,
+        "_pyo2_push": _FREE_SLOTS.append,
+        "_pyo2_new_slot": _new_slot,
+        "_pyo2_fail": _fail,
+        "_pyo2_M": _MISSING,
+        "_pyo2_arity": _arity,
+    }
+    source = _source(sig)
+    exec(compile(source, f"<pyo2 {sig}>", "exec"), namespace)  # generated from a parsed signature
+    function: Callable[..., Any] = namespace[_py_name(sig.name)]
+    function.__wrapped__ = namespace["_pyo2_template"]  # type: ignore[attr-defined]
+    return function
+
+
+def _bound(state: _State, sig: Signature) -> Callable[..., Any]:
+    """A function for parameter names Python can't use as they are (``in``, …)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if kwargs or len(args) != len(sig.params):
+            args = _bind(sig, args, kwargs)
+        return _general(state, args)
+
+    return call
+
+
+def _bind(sig: Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    names = [name for name, _ in sig.params]
+    if len(args) > len(names):
+        raise TypeError(
+            f"{sig.name}() takes {len(names)} positional argument{'s' * (len(names) != 1)} "
+            f"but {len(args)} were given ({sig})"
+        )
+    bound = dict(zip(names, args))
+    for key, value in kwargs.items():
+        if key not in names:
+            raise TypeError(f"{sig.name}() got an unexpected keyword argument {key!r} ({sig})")
+        if key in bound:
+            raise TypeError(f"{sig.name}() got multiple values for argument {key!r} ({sig})")
+        bound[key] = value
+    missing = [name for name in names if name not in bound]
+    if missing:
+        raise TypeError(f"{sig.name}() missing argument{'s' * (len(missing) > 1)} {missing} ({sig})")
+    return tuple(bound[name] for name in names)
+
+
+def make_function(dll: RustDLL, name: str, address: int, sig: Signature | None) -> Any:
+    """The Python function for the Rust function ``name`` at ``address``."""
+    state = _State(name, address, sig)
+    if sig is None:
+
+        def function(*args: Any, **kwargs: Any) -> None:
+            return _inferred(state, args, kwargs)
+
+        doc = f"fn {name}(...): the signature is inferred from the values of each call."
+    else:
+        function = _generated(state, sig) if _usable([n for n, _ in sig.params]) else _bound(state, sig)
+        doc = str(sig) + (f"\n\n{sig.doc}" if sig.doc else "")
+    function.__name__ = function.__qualname__ = name
+    function.__module__ = "pyo2"
+    function.__doc__ = doc
+    attributes = function.__dict__
+    attributes["dll"] = dll
+    attributes["name"] = name
+    attributes["signature"] = sig
+    attributes["doc"] = sig.doc if sig is not None else ""
+    return function
