@@ -5,12 +5,12 @@
 - With a signature (exported or declared), the function is generated with
   the Rust parameter names (as :mod:`dataclasses` generates ``__init__``), so
   Python binds positional and keyword arguments itself. When every parameter
-  is a scalar, its fast path checks each argument with one or two
-  comparisons and calls ctypes directly; any argument the comparisons don't
-  clear (wrong type, out of range, a subclass, NaN…) goes to the general
-  path, which checks it with :func:`pyo2._convert.scalar` and raises the
-  precise error. Both paths accept and refuse exactly the same values (a
-  differential test pins this).
+  is a scalar, its fast path checks each argument's exact type and range
+  and calls ctypes directly; any argument that doesn't clear that (another
+  type, a subclass, out of range, NaN for f32…) goes to the general path,
+  which checks it with :func:`pyo2._convert.scalar` and raises the precise
+  error. Both paths accept and refuse exactly the same values, with the same
+  results (a differential test pins this).
 - Lists and buffers take the general path: :class:`pyo2._marshal.Marshal`.
 - Without a signature, each call infers one from its values.
 
@@ -195,14 +195,19 @@ def _fail(state: _State, status: int, slot: tuple[_abi.CSlot, int]) -> None:
 
 
 def _condition(t: Scalar, name: str) -> str | None:
-    """A Python expression true only for values the fast path may pass as ``t``."""
+    """A Python expression true only for values the fast path may pass as ``t``.
+
+    Exact types only (``type(x) is int``): a subclass could compare one way
+    and convert another. The expressions can't raise. Builtins are reached
+    through ``_pyo2_`` names, so a parameter called ``type`` can't shadow them.
+    """
     if t.kind == "int":
-        return f"{t.lo} <= {name} <= {t.hi}"
+        return f"_pyo2_type({name}) is _pyo2_int and {t.lo} <= {name} <= {t.hi}"
     if t.kind == "bool":
         return f"({name} is True or {name} is False)"
     if t.size == 4:
-        return f"{-_F32_MAX!r} <= {name} <= {_F32_MAX!r}"
-    return None  # f64: ctypes accepts exactly what pyo2 does
+        return f"_pyo2_type({name}) is _pyo2_float and {-_F32_MAX!r} <= {name} <= {_F32_MAX!r}"
+    return None  # f64: ctypes accepts exactly the values pyo2 does
 
 
 def _usable(names: list[str]) -> bool:
@@ -240,25 +245,21 @@ def _source(sig: Signature) -> str:
         test = " and ".join(conditions) or "True"
         if not isinstance(ret, Ret):
             lines += [
-                "    try:",
-                f"        if {test}:",
+                f"    if {test}:",
+                "        try:",
                 f"            return _pyo2_c({params})",
-                "    except (TypeError, _pyo2_ArgumentError):",
-                "        pass",
+                "        except _pyo2_ArgumentError:",
+                "            pass",
             ]
         else:
             assert isinstance(ret, Ret) and not isinstance(ret.value, Owned)
             read = "None" if ret.value is None else f"_pyo2_s[0].{ret.value.name}"
             comma = ", " if names else ""
             lines += [
-                "    try:",
-                f"        _pyo2_ok = {test}",
-                "    except TypeError:",
-                "        _pyo2_ok = False",
-                "    if _pyo2_ok:",
+                f"    if {test}:",
                 "        try:",
                 "            _pyo2_s = _pyo2_pop()",
-                "        except IndexError:",
+                "        except _pyo2_IndexError:",
                 "            _pyo2_s = _pyo2_new_slot()",
                 "        try:",
                 f"            _pyo2_st = _pyo2_c({params}{comma}_pyo2_s[1])",
@@ -291,7 +292,8 @@ def _given_by_name(sig: Signature, args: tuple[Any, ...]) -> list[tuple[str, Any
 
 
 def _py_name(name: str) -> str:
-    return name if name.isidentifier() and not keyword.iskeyword(name) else "rust_function"
+    usable = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_pyo2")
+    return name if usable else "rust_function"
 
 
 def _generated(state: _State, sig: Signature) -> Callable[..., Any]:
@@ -305,6 +307,10 @@ def _generated(state: _State, sig: Signature) -> Callable[..., Any]:
         "_pyo2_new_slot": _new_slot,
         "_pyo2_fail": _fail,
         "_pyo2_M": _MISSING,
+        "_pyo2_type": type,
+        "_pyo2_int": int,
+        "_pyo2_float": float,
+        "_pyo2_IndexError": IndexError,
         "_pyo2_arity": _arity,
     }
     source = _source(sig)

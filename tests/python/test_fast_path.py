@@ -1,0 +1,127 @@
+"""The generated fast path for scalar arguments accepts and refuses exactly
+what the general path does, with the same results and the same errors
+(differential tests against the general path of the same function)."""
+
+from __future__ import annotations
+
+import decimal
+import enum
+import fractions
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pyo2
+
+
+class Color(enum.IntEnum):
+    RED = 1
+    HUGE = 2**63
+
+
+class Index:
+    """Not an int, but usable as one (``__index__``)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Index({self.value})"
+
+
+class Liar(int):
+    """An int subclass whose comparisons always say yes."""
+
+    def __le__(self, other: object) -> bool:
+        return True
+
+    def __ge__(self, other: object) -> bool:
+        return True
+
+
+class Floaty:
+    def __float__(self) -> float:
+        return 2.5
+
+
+SCALARS = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64", "bool"]
+
+VALUES = st.one_of(
+    st.integers(-(2**65), 2**65),
+    st.sampled_from([0, 1, -1, 2**7, 2**8, 2**15, 2**16, 2**31, 2**32, 2**63 - 1, 2**63, 2**64 - 1, 2**64]),
+    st.floats(),
+    st.floats(width=32),
+    st.sampled_from([3.5e38, -3.5e38, 3.4028235e38, 1e39, 1e308, float("inf"), float("nan"), -0.0]),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+    st.binary(max_size=3),
+    st.decimals(allow_nan=True),
+    st.fractions(max_denominator=5),
+    st.sampled_from(
+        [Color.RED, Color.HUGE, Index(3), Index(2**64), Index(-1), Liar(2**63 + 5), Liar(-5), Floaty()]
+    ),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@pytest.fixture(scope="module")
+def functions(fixture_path: Path) -> dict[str, Any]:
+    dll = pyo2.RustDLL(fixture_path)
+    out = {f"echo_{t}": dll.declare(f"fn echo_{t}(x: {t}) -> {t}") for t in SCALARS}
+    for name in ["ex_echo_i64", "ex_echo_u64", "ex_echo_f64", "ex_echo_f32", "ex_not"]:
+        out[name] = dll[name]
+    return out
+
+
+def outcome(call: Any) -> tuple[str, Any]:
+    try:
+        result = call()
+    except Exception as e:  # noqa: BLE001 - comparing whatever either path raises
+        return ("raised", (type(e), str(e)))
+    if isinstance(result, float):
+        return ("returned", struct.pack("<d", result))  # NaN- and -0.0-exact
+    return ("returned", (type(result), result))
+
+
+def general(function: Any, *args: Any) -> Any:
+    namespace = function.__globals__
+    return namespace["_pyo2_general"](namespace["_pyo2_state"], args)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [f"echo_{t}" for t in SCALARS] + ["ex_echo_i64", "ex_echo_u64", "ex_echo_f64", "ex_echo_f32", "ex_not"],
+)
+@given(value=VALUES)
+def test_fast_and_general_paths_agree(functions: dict[str, Any], name: str, value: Any) -> None:
+    function = functions[name]
+    if isinstance(value, decimal.Decimal) and value.is_snan():
+        value = decimal.Decimal("NaN")  # a signalling NaN can't even be hashed
+    assert outcome(lambda: function(value)) == outcome(lambda: general(function, value))
+
+
+def test_the_fast_path_is_taken_and_exact(functions: dict[str, Any]) -> None:
+    """Spot checks of results both paths must give (so agreement isn't on a wrong answer)."""
+    assert functions["echo_u8"](255) == 255
+    assert functions["echo_i64"](-(2**63)) == -(2**63)
+    assert functions["echo_u64"](2**64 - 1) == 2**64 - 1
+    assert functions["ex_echo_u64"](2**64 - 1) == 2**64 - 1
+    assert functions["echo_bool"](True) is True
+    assert functions["ex_not"](1) is False
+    assert math.isnan(functions["echo_f32"](float("nan")))
+    assert functions["echo_f64"](fractions.Fraction(1, 4)) == 0.25
+    assert functions["echo_i8"](Color.RED) == 1
+    for bad, exc in [(Liar(2**63 + 5), OverflowError), (Index(2**64), OverflowError), (1.0, TypeError)]:
+        with pytest.raises(exc):
+            functions["echo_i64"](bad)
+    with pytest.raises(OverflowError, match="f32"):
+        functions["ex_echo_f32"](1e39)
