@@ -85,7 +85,7 @@ def functions(fixture_path: Path) -> dict[str, Any]:
 def outcome(call: Any) -> tuple[str, Any]:
     try:
         result = call()
-    except Exception as e:  # noqa: BLE001 - comparing whatever either path raises
+    except Exception as e:  # comparing whatever either path raises
         return ("raised", (type(e), str(e)))
     if isinstance(result, float):
         return ("returned", struct.pack("<d", result))  # NaN- and -0.0-exact
