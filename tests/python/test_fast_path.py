@@ -4,6 +4,7 @@ what the general path does, with the same results and the same errors
 
 from __future__ import annotations
 
+import copy
 import decimal
 import enum
 import fractions
@@ -125,3 +126,91 @@ def test_the_fast_path_is_taken_and_exact(functions: dict[str, Any]) -> None:
             functions["echo_i64"](bad)
     with pytest.raises(OverflowError, match="f32"):
         functions["ex_echo_f32"](1e39)
+
+
+# ---------------------------------------------------------------------------
+# Lists, str and bytes: the flat fast path (one packed block per list).
+
+ITEMS = st.one_of(
+    st.integers(-(2**64), 2**64),
+    st.integers(0, 255),
+    st.floats(),
+    st.floats(width=32),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=2),
+)
+LISTS = st.one_of(
+    st.lists(ITEMS, max_size=6),
+    st.lists(st.integers(0, 255), max_size=6),
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=6),
+    st.lists(st.floats(width=32), max_size=6),
+    st.lists(st.booleans(), max_size=6),
+)
+ARGS = st.one_of(
+    LISTS,
+    st.text(max_size=4),
+    st.binary(max_size=4),
+    st.builds(bytearray, st.binary(max_size=4)),
+    st.tuples(st.integers()),
+    st.integers(),
+)
+
+FLAT = {
+    "double_i64": "fn double_i64(v: &mut PyVec<i64>)",
+    "sum_u8": "fn sum_u8(v: &PyVec<u8>) -> u8",
+    "double_bool": "fn double_bool(v: &mut PyVec<bool>)",
+    "double_f32": "fn double_f32(v: &mut PyVec<f32>)",
+    "byte_len": "fn byte_len(s: &PyStr) -> u64",
+    "swap_views": "fn swap_views(a: &mut PyVec<i64>, b: &mut PyVec<i64>)",
+    "scale": "fn scale(v: &mut PyVec<f64>, k: f64) -> f64",
+}
+EXPORTED_FLAT = [
+    "ex_sum",
+    "ex_double",
+    "ex_greet",
+    "ex_byte_len",
+    "ex_check_sorted",
+    "ex_fill_then_err",
+    "ex_fill_then_panic",
+]
+
+
+@pytest.fixture(scope="module")
+def flat_functions(fixture_path: Path) -> dict[str, Any]:
+    dll = pyo2.RustDLL(fixture_path)
+    out = {name: dll.declare(text) for name, text in FLAT.items()}
+    out.update({name: dll[name] for name in EXPORTED_FLAT})
+    return out
+
+
+def arity(function: Any) -> int:
+    return len(function.signature.params)
+
+
+@pytest.mark.parametrize("name", [*FLAT, *EXPORTED_FLAT])
+@given(first=ARGS, second=st.one_of(ARGS, st.floats(), st.integers()))
+def test_flat_fast_and_general_paths_agree(
+    flat_functions: dict[str, Any], name: str, first: Any, second: Any
+) -> None:
+    """Same result or error, and the same contents left in the arguments."""
+    function = flat_functions[name]
+    args = (first, second)[: arity(function)]
+    fast_args, general_args = copy.deepcopy(args), copy.deepcopy(args)
+    fast = outcome(lambda: function(*fast_args))
+    slow = outcome(lambda: general(function, *general_args))
+    assert fast == slow
+    assert repr(fast_args) == repr(general_args)
+
+
+def test_flat_fast_path_follows_swapped_views(flat_functions: dict[str, Any]) -> None:
+    a, b = [1, 2], [3, 4, 5]
+    flat_functions["swap_views"](a, b)
+    assert (a, b) == ([3, 4, 5], [1, 2])
+    with pytest.raises(ValueError, match="passed twice"):
+        flat_functions["swap_views"](a, a)
+    v = [1.5, 2.0]
+    assert flat_functions["scale"](v, 2) == 7.0 and v == [3.0, 4.0]
+    flags = [True, False]
+    flat_functions["double_bool"](flags)
+    assert flags == [False, True]

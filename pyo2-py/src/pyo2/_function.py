@@ -21,15 +21,17 @@ from several threads (or from a finalizer that runs mid-call) never share one.
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 import keyword
+from array import array
 from typing import TYPE_CHECKING, Any
 
 from . import _abi
 from ._convert import Where
-from ._errors import RustError
-from ._marshal import Marshal, infer
-from ._types import BOOL, F64, I64, Owned, Ret, Scalar, Signature
+from ._errors import RustError, RustPanic
+from ._marshal import WORD, Marshal, _Retry, infer, pack, read_scalars
+from ._types import BOOL, F64, HEADER_SIZE, I64, U8, Owned, Ret, Scalar, Signature, VecRef
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -237,43 +239,210 @@ def _source(sig: Signature) -> str:
         f"    if {missing}:",
         f"        _pyo2_arity(_pyo2_state, {args}, _pyo2_extra)",
     ]
-    scalars = all(isinstance(t, Scalar) for _, t in sig.params)
     ret = sig.ret
-    fast_exported = isinstance(ret, Ret) and not isinstance(ret.value, Owned)
-    if scalars and (not isinstance(ret, Ret) or fast_exported):
-        conditions = [c for n, t in sig.params if isinstance(t, Scalar) and (c := _condition(t, n))]
-        test = " and ".join(conditions) or "True"
-        if not isinstance(ret, Ret):
-            lines += [
-                f"    if {test}:",
-                "        try:",
-                f"            return _pyo2_c({params})",
-                "        except _pyo2_ArgumentError:",
-                "            pass",
-            ]
-        else:
-            assert isinstance(ret, Ret) and not isinstance(ret.value, Owned)
-            read = "None" if ret.value is None else f"_pyo2_s[0].{ret.value.name}"
-            comma = ", " if names else ""
-            lines += [
-                f"    if {test}:",
-                "        try:",
-                "            _pyo2_s = _pyo2_pop()",
-                "        except _pyo2_IndexError:",
-                "            _pyo2_s = _pyo2_new_slot()",
-                "        try:",
-                f"            _pyo2_st = _pyo2_c({params}{comma}_pyo2_s[1])",
-                "        except _pyo2_ArgumentError:",
-                "            _pyo2_push(_pyo2_s)",
-                "        else:",
-                "            if _pyo2_st:",
-                "                return _pyo2_fail(_pyo2_state, _pyo2_st, _pyo2_s)",
-                f"            _pyo2_v = {read}",
-                "            _pyo2_push(_pyo2_s)",
-                "            return _pyo2_v",
-            ]
+    if all(isinstance(t, Scalar) for _, t in sig.params) and not _owned(ret):
+        lines += _scalar_fast_path(sig, names)
+    elif all(_flat(t) for _, t in sig.params):
+        lines += _flat_fast_path(sig, names)
     lines.append(f"    return _pyo2_general(_pyo2_state, {args})")
     return "\n".join(lines) + "\n"
+
+
+def _owned(ret: Scalar | Ret | None) -> bool:
+    return isinstance(ret, Ret) and isinstance(ret.value, Owned)
+
+
+def _flat(t: object) -> bool:
+    """A scalar, or a view of scalars (a flat list, a str or bytes)."""
+    return isinstance(t, Scalar) or (isinstance(t, VecRef) and isinstance(t.elem, Scalar))
+
+
+def _test(sig: Signature) -> str:
+    """The fast path's condition: every scalar argument of an exact type and in range."""
+    conditions = [c for n, t in sig.params if isinstance(t, Scalar) and (c := _condition(t, n))]
+    return " and ".join(conditions) or "True"
+
+
+def _scalar_fast_path(sig: Signature, names: list[str]) -> list[str]:
+    params = ", ".join(names)
+    ret = sig.ret
+    if not isinstance(ret, Ret):
+        return [
+            f"    if {_test(sig)}:",
+            "        try:",
+            f"            return _pyo2_c({params})",
+            "        except _pyo2_ArgumentError:",
+            "            pass",
+        ]
+    assert not isinstance(ret.value, Owned)
+    read = "None" if ret.value is None else f"_pyo2_s[0].{ret.value.name}"
+    comma = ", " if names else ""
+    return [
+        f"    if {_test(sig)}:",
+        "        try:",
+        "            _pyo2_s = _pyo2_pop()",
+        "        except _pyo2_IndexError:",
+        "            _pyo2_s = _pyo2_new_slot()",
+        "        try:",
+        f"            _pyo2_st = _pyo2_c({params}{comma}_pyo2_s[1])",
+        "        except _pyo2_ArgumentError:",
+        "            _pyo2_push(_pyo2_s)",
+        "        else:",
+        "            if _pyo2_st:",
+        "                return _pyo2_fail(_pyo2_state, _pyo2_st, _pyo2_s)",
+        f"            _pyo2_v = {read}",
+        "            _pyo2_push(_pyo2_s)",
+        "            return _pyo2_v",
+    ]
+
+
+def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
+    """Scalars plus views of scalars: each list packed at C speed, one header array.
+
+    ``_pyo2_in{i}`` converts parameter ``i`` (see :func:`_converters`) or
+    raises :class:`_Retry` for anything but an exact ``list`` (or ``str`` /
+    ``bytes`` for a ``&PyStr``) that packs cleanly; the general path then
+    handles (and explains) it.
+    """
+    vecs = [(i, n, t) for i, (n, t) in enumerate(sig.params) if isinstance(t, VecRef)]
+    test = _test(sig)
+    for a, (_, n1, t1) in enumerate(vecs):
+        for _, n2, t2 in vecs[a + 1 :]:
+            if t1.mutable or t2.mutable:
+                test += f" and {n1} is not {n2}"  # aliasing a &mut: the general path refuses it
+    lines = [f"    if {test}:", "        try:"]
+    lines += [f"            _pyo2_a{i} = _pyo2_in{i}({n})" for i, n, _ in vecs] or ["            pass"]
+    lines += ["        except _pyo2_Retry:", "            pass", "        else:"]
+    header = ", ".join(f"_pyo2_a{i}[0], _pyo2_a{i}[1]" for i, _, _ in vecs)
+    if vecs:
+        lines += [
+            f"            _pyo2_h = _pyo2_array(_pyo2_W, ({header},))",
+            "            _pyo2_hb = _pyo2_h.buffer_info()[0]",
+        ]
+    position = {i: k for k, (i, _, _) in enumerate(vecs)}
+    c_args = [
+        n if i not in position else f"_pyo2_hb + {position[i] * HEADER_SIZE}"
+        for i, (n, _) in enumerate(sig.params)
+    ]
+    back = ", ".join(f"({n}, _pyo2_a{i}, {position[i]}, _pyo2_e{i})" for i, n, t in vecs if t.mutable)
+    entries = f"({back},)" if back else "()"
+    # ctypes refuses an f64 argument it can't convert (ArgumentError) before
+    # calling: the general path then explains it.
+    if not isinstance(sig.ret, Ret):
+        lines += [
+            "            try:",
+            f"                _pyo2_r = _pyo2_c({', '.join(c_args)})",
+            "            except _pyo2_ArgumentError:",
+            "                pass",
+            "            else:",
+        ]
+        if back:
+            lines.append(f"                _pyo2_back(_pyo2_h, {entries})")
+        lines.append("                return _pyo2_r")
+        return lines
+    return lines + [
+        "            try:",
+        "                _pyo2_s = _pyo2_pop()",
+        "            except _pyo2_IndexError:",
+        "                _pyo2_s = _pyo2_new_slot()",
+        "            try:",
+        f"                _pyo2_st = _pyo2_c({', '.join([*c_args, '_pyo2_s[1]'])})",
+        "            except _pyo2_ArgumentError:",
+        "                _pyo2_push(_pyo2_s)",
+        "            else:",
+        f"                return _pyo2_finish(_pyo2_state, _pyo2_st, _pyo2_s, {'_pyo2_h' if vecs else 'None'}, {entries})",
+    ]
+
+
+def _converters(sig: Signature) -> dict[str, Any]:
+    """``_pyo2_in{i}`` and ``_pyo2_e{i}`` for each view parameter of the flat fast path."""
+    out: dict[str, Any] = {}
+    for i, (_, t) in enumerate(sig.params):
+        if isinstance(t, VecRef) and isinstance(t.elem, Scalar):
+            text = t.elem is U8 and not t.mutable
+            out[f"_pyo2_in{i}"] = _text_converter(t.utf8) if text else _list_converter(t.elem)
+            out[f"_pyo2_e{i}"] = t.elem
+    return out
+
+
+def _list_converter(elem: Scalar) -> Callable[[Any], tuple[int, int, Any, bytes]]:
+    def convert(value: Any) -> tuple[int, int, Any, bytes]:
+        if type(value) is not list:
+            raise _Retry
+        n = len(value)
+        data, packed = pack(elem, value, n)
+        return (data.buffer_info()[0] if n else 0, n, data, packed)
+
+    return convert
+
+
+def _text_converter(utf8: bool) -> Callable[[Any], tuple[int, int, Any, bytes]]:
+    def convert(value: Any) -> tuple[int, int, Any, bytes]:
+        if type(value) is str:
+            try:
+                data = value.encode()
+            except UnicodeEncodeError:
+                raise _Retry from None
+        elif type(value) is bytes:
+            data = value
+            if utf8:
+                try:
+                    codecs.utf_8_decode(data, "strict", True)
+                except UnicodeDecodeError:
+                    raise _Retry from None
+        else:
+            raise _Retry
+        if not data:
+            return (0, 0, None, data)
+        pointer = ctypes.c_char_p(data)
+        return (ctypes.cast(pointer, ctypes.c_void_p).value or 0, len(data), pointer, data)
+
+    return convert
+
+
+def _flat_back(
+    headers: array[int], entries: tuple[tuple[list[Any], tuple[int, int, Any, bytes], int, Scalar], ...]
+) -> None:
+    """Write back the ``&mut`` lists of a flat fast call that Rust changed, all or nothing."""
+    values = headers.tolist()
+    updates = []
+    for obj, (ptr0, n0, data, packed), k, elem in entries:
+        ptr, n = values[2 * k], values[2 * k + 1]
+        if ptr == ptr0 and n == n0:
+            if data is None or data.tobytes() == packed:
+                continue
+            items = data.tolist()
+        else:  # Rust moved the view (swapped it with another one)
+            items = read_scalars(elem, ptr, n)
+        updates.append((obj, list(map(bool, items)) if elem is BOOL else items))
+    for obj, items in updates:
+        obj[:] = items
+
+
+def _finish(
+    state: _State,
+    status: int,
+    slot: tuple[_abi.CSlot, int],
+    headers: array[int] | None,
+    entries: tuple[Any, ...],
+) -> Any:
+    """The end of a fast exported call with views: result, write-back, slot back."""
+    sig = state.sig
+    assert sig is not None and isinstance(sig.ret, Ret)
+    try:
+        try:
+            result = _abi.outcome(state.name, status, sig.ret, slot[0])
+        except RustPanic:
+            raise  # nothing is written back after a panic
+        except (RustError, ValueError):
+            if headers is not None:
+                _flat_back(headers, entries)
+            raise
+        if headers is not None:
+            _flat_back(headers, entries)
+        return result
+    finally:
+        _FREE_SLOTS.append(slot)
 
 
 _MISSING = object()
@@ -311,6 +480,12 @@ def _generated(state: _State, sig: Signature) -> Callable[..., Any]:
         "_pyo2_int": int,
         "_pyo2_float": float,
         "_pyo2_IndexError": IndexError,
+        "_pyo2_Retry": _Retry,
+        "_pyo2_array": array,
+        "_pyo2_W": WORD,
+        "_pyo2_back": _flat_back,
+        "_pyo2_finish": _finish,
+        **_converters(sig),
         "_pyo2_arity": _arity,
     }
     source = _source(sig)

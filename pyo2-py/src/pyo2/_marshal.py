@@ -4,14 +4,21 @@ A call goes through three steps, so that a bad argument never leaves anything
 half done:
 
 A. :meth:`Marshal.param` checks every argument and builds one :class:`_Node`
-   per ``PyVec`` header it needs. Element data is converted at C speed
-   (:mod:`array`); buffers are only inspected. Nothing is exported, locked or
-   written yet: any error leaves every argument untouched.
+   per ``PyVec`` header it needs. The scalar lists of one argument (a flat
+   list, or all the rows of a list of lists) are converted together by one
+   :func:`struct.pack` call, at C speed; the packed bytes are kept as the
+   snapshot write-back compares with. Buffers are only inspected. Nothing is
+   exported, locked or written yet: any error leaves every argument
+   untouched. When the fast conversion fails, the argument is marshalled
+   again one list at a time, which names the bad item.
 B. :meth:`Marshal.layout` puts all headers in one C array and all element
    pointers in another, and exports the zero-copy buffers. It can't fail but
    for ``MemoryError``.
 C. After the call, :meth:`Marshal.write_back` reads every header Rust could
-   write, computes each list's new contents, and only then assigns them all.
+   write. If none changed, only the data blocks Rust wrote into (told by one
+   comparison each) are written back; otherwise every list's new contents are
+   computed from the headers. Either way everything is computed before any
+   list is assigned.
 """
 
 from __future__ import annotations
@@ -19,15 +26,40 @@ from __future__ import annotations
 import codecs
 import ctypes
 import math
+import struct
 import sys
 from array import array
+from itertools import chain
 from typing import Any
 
 from ._convert import Where, scalar, show
 from ._signature import MAX_DEPTH
 from ._types import BOOL, F64, HEADER_SIZE, I64, POINTER_SIZE, PYSTR, SCALARS, U8, RType, Scalar, VecRef
 
-__all__ = ["Marshal", "infer"]
+__all__ = ["WORD", "Marshal", "infer", "pack", "read_scalars"]
+
+#: :mod:`array` type code of a ``size_t`` (headers and element pointers).
+WORD = next(code for code in "QLI" if array(code).itemsize == POINTER_SIZE)
+
+#: :mod:`struct` code (standard sizes, native byte order) of each scalar but bool.
+_PACK: dict[str, str] = {
+    "i8": "b",
+    "u8": "B",
+    "i16": "h",
+    "u16": "H",
+    "i32": "i",
+    "u32": "I",
+    "i64": "q",
+    "u64": "Q",
+    "isize": "q" if POINTER_SIZE == 8 else "i",
+    "usize": "Q" if POINTER_SIZE == 8 else "I",
+    "f32": "f",
+    "f64": "d",
+}
+
+
+class _Retry(Exception):
+    """The fast conversion of an argument failed: marshal it again, slowly."""
 
 
 def _buffer_scalar(fmt: str, itemsize: int) -> Scalar | None:
@@ -83,25 +115,39 @@ def _inspect_buffer(obj: object, where: Where, path: str) -> _Buffer | None:
         return _Buffer(elem, len(mv), mv.nbytes, mv.readonly)
 
 
+class _Block:
+    """The converted data of one or more scalar lists, back to back."""
+
+    __slots__ = ("base", "data", "elem", "mutable", "nodes", "packed")
+
+    def __init__(self, elem: Scalar, data: array[Any], packed: bytes, nodes: list[_Node]) -> None:
+        self.elem = elem
+        self.data = data
+        #: The bytes before the call, to tell whether Rust wrote into ``data``.
+        self.packed = packed
+        self.base = data.buffer_info()[0]
+        self.nodes = nodes
+        self.mutable = any(node.t.mutable for node in nodes)
+
+
 class _Node:
     """One ``PyVec`` header: where its elements come from and go back to."""
 
-    __slots__ = ("children", "data", "index", "kind", "n", "nbytes", "obj", "ptr", "slot", "t")
+    __slots__ = ("children", "data", "index", "kind", "n", "nbytes", "obj", "offset", "ptr", "slot", "t")
 
-    def __init__(self, obj: Any, t: VecRef, kind: str, data: Any, n: int) -> None:
+    def __init__(self, obj: Any, t: VecRef, kind: str, data: Any, n: int, index: int) -> None:
         self.obj = obj
         self.t = t
-        #: "list" (scalars converted into ``data``, an array), "nested"
-        #: (``children``), "buffer" (zero-copy ``obj``), "copy" (a private
-        #: ``bytearray`` in ``data``) or "bytes" (``data`` read in place).
+        #: "list" (scalars converted into a :class:`_Block` in ``data``, from
+        #: element ``offset``), "nested" (``children``, whose element pointers
+        #: start at ``slot``), "buffer" (zero-copy ``obj`` of ``nbytes``),
+        #: "copy" (a private ``bytearray`` in ``data``) or "bytes" (``data``
+        #: read in place). Only the attributes of its kind are set.
         self.kind = kind
         self.data = data
         self.n = n
-        self.children: list[_Node] = []
-        self.index = 0
-        self.ptr = 0
-        self.slot = 0
-        self.nbytes = 0
+        #: Position in :attr:`Marshal.nodes`, and of the header in the headers array.
+        self.index = index
 
 
 # ---------------------------------------------------------------------------
@@ -146,12 +192,20 @@ def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -
             where.fail(ValueError, path, "the list contains itself")
         if depth > MAX_DEPTH:
             where.fail(ValueError, path, f"lists nested deeper than {MAX_DEPTH} levels")
-        types = set(map(type, value))
-        if len(types) == 1:
-            (only,) = types
-            t = _SIMPLE.get(only)
-            if t is not None:
-                return VecRef(t, mutable=True)
+        if value:
+            # Fast paths, at C speed: a list of one scalar type, or a list of
+            # lists of one scalar type (rows hold no lists, so no cycles).
+            types = list(map(type, value))
+            first = types[0]
+            if types.count(first) == len(types):
+                t = _SIMPLE.get(first)
+                if t is not None:
+                    return VecRef(t, mutable=True)
+                if first is list and depth < MAX_DEPTH:
+                    inner = list(map(type, chain.from_iterable(value)))
+                    t = _SIMPLE.get(inner[0]) if inner else None
+                    if t is not None and inner.count(inner[0]) == len(inner):
+                        return VecRef(VecRef(t, mutable=True), mutable=True)
         on_path.add(id(value))
         elem: RType | None = None
         first = -1
@@ -204,11 +258,17 @@ class Marshal:
         #: signature is unknown, so immutable objects are always copied.
         self.trusted = trusted
         self.nodes: list[_Node] = []
+        self.blocks: list[_Block] = []
         #: id → True (lent as &mut) / False (lent as &), to refuse aliasing.
         self.lent: dict[int, bool] = {}
         self.keep: list[Any] = []
         self.headers: Any = None
         self.pointers: Any = None
+        #: The bytes of ``headers`` and ``pointers`` as laid out, for write-back.
+        self.before: Any = None
+        #: Scalar lists of the current argument, converted together at its end:
+        #: batches of nodes with one element type.
+        self.pending: list[tuple[Scalar, list[_Node]]] | None = None
 
     # -- step A ------------------------------------------------------------
 
@@ -222,7 +282,22 @@ class Marshal:
                 return scalar(t, value)
             except (TypeError, OverflowError) as e:
                 self.where(name, t).fail(type(e), "", str(e))
-        return self._vec(t, value, self.where(name, t), "", set())
+        where = self.where(name, t)
+        mark = (len(self.nodes), len(self.blocks), dict(self.lent))
+        self.pending = []
+        try:
+            node = self._vec(t, value, where, "", set())
+            self._convert(self.pending)
+            return node
+        except _Retry:
+            # Marshal this argument again one list at a time: that names the
+            # bad item (or, rarely, accepts what the fast path could not).
+            del self.nodes[mark[0] :], self.blocks[mark[1] :]
+            self.lent = mark[2]
+            self.pending = None
+            return self._vec(t, value, where, "", set())
+        finally:
+            self.pending = None
 
     def where(self, name: str, t: RType) -> Where:
         if self.trusted:
@@ -240,8 +315,8 @@ class Marshal:
             )
         self.lent[id(obj)] = mutable
 
-    def _add(self, node: _Node) -> _Node:
-        node.index = len(self.nodes)
+    def _add(self, obj: Any, t: VecRef, kind: str, data: Any, n: int) -> _Node:
+        node = _Node(obj, t, kind, data, n, len(self.nodes))
         self.nodes.append(node)
         return node
 
@@ -254,9 +329,18 @@ class Marshal:
                 where.fail(ValueError, path, "the list contains itself")
             self._lend(value, t.mutable, where, path)
             if isinstance(elem, Scalar):
-                data = _scalar_array(elem, value, where, path, on_path)
-                return self._add(_Node(value, t, "list", data, len(value)))
-            node = self._add(_Node(value, t, "nested", None, len(value)))
+                node = self._add(value, t, "list", None, len(value))
+                if self.pending is not None:
+                    self.pending.append((elem, [node]))
+                else:
+                    data = _scalar_array(elem, value, where, path, on_path)
+                    node.offset = 0
+                    node.data = _Block(elem, data, data.tobytes(), [node])
+                    self.blocks.append(node.data)
+                return node
+            node = self._add(value, t, "nested", None, len(value))
+            if self.pending is not None and isinstance(elem.elem, Scalar) and self._rows(node, elem):
+                return node
             on_path.add(id(value))
             node.children = [self._vec(elem, x, where, f"{path}[{i}]", on_path) for i, x in enumerate(value)]
             on_path.discard(id(value))
@@ -284,7 +368,7 @@ class Marshal:
                 encoded = value if self.trusted else bytearray(value)
             self._lend(value, False, where, path)
             kind = "bytes" if self.trusted else "copy"
-            return self._add(_Node(value, t, kind, encoded, len(encoded)))
+            return self._add(value, t, kind, encoded, len(encoded))
         buf = _inspect_buffer(value, where, path)
         if buf is None:
             where.fail(TypeError, path, f"got {show(value)}, expected a list or a buffer for {t}")
@@ -303,11 +387,58 @@ class Marshal:
             self._lend(value, False, where, path)
             with memoryview(value) as mv:
                 copy = bytearray(mv)
-            return self._add(_Node(value, t, "copy", copy, buf.n))
+            return self._add(value, t, "copy", copy, buf.n)
         self._lend(value, t.mutable, where, path)
-        node = self._add(_Node(value, t, "buffer", None, buf.n))
+        node = self._add(value, t, "buffer", None, buf.n)
         node.nbytes = buf.nbytes
         return node
+
+    def _rows(self, node: _Node, row_t: VecRef) -> bool:
+        """A list of scalar lists, checked at C speed; False to do it row by row.
+
+        Every row must be an exact ``list``, appear once, and not be lent
+        already; the rows' scalars are converted with the pending lists.
+        """
+        rows = node.obj
+        if list(map(type, rows)).count(list) != len(rows):
+            return False
+        ids = list(map(id, rows))
+        unique = set(ids)
+        if len(unique) != len(ids) or id(rows) in unique or not unique.isdisjoint(self.lent):
+            return False
+        self.lent.update(dict.fromkeys(ids, row_t.mutable))
+        start = len(self.nodes)
+        children = [_Node(row, row_t, "list", None, len(row), i) for i, row in enumerate(rows, start)]
+        self.nodes += children
+        node.children = children
+        assert self.pending is not None and isinstance(row_t.elem, Scalar)
+        self.pending.append((row_t.elem, children))
+        return True
+
+    def _convert(self, pending: list[tuple[Scalar, list[_Node]]]) -> None:
+        """Convert the scalar lists of one argument, one block per element type."""
+        groups: dict[int, tuple[Scalar, list[_Node]]] = {}
+        for elem, nodes in pending:  # a few batches: a flat list, or all the rows of one list
+            group = groups.get(id(elem))
+            if group is None:
+                groups[id(elem)] = (elem, list(nodes))
+            else:
+                group[1].extend(nodes)
+        for elem, nodes in groups.values():
+            if len(nodes) == 1:
+                values: Any = nodes[0].obj
+                total = len(values)
+            else:
+                values = chain.from_iterable([node.obj for node in nodes])
+                total = sum([node.n for node in nodes])
+            data, packed = pack(elem, values, total)
+            block = _Block(elem, data, packed, nodes)
+            offset = 0
+            for node in nodes:
+                node.data = block
+                node.offset = offset
+                offset += node.n
+            self.blocks.append(block)
 
     # -- step B ------------------------------------------------------------
 
@@ -316,22 +447,20 @@ class Marshal:
         nodes = self.nodes
         if not nodes:
             return
-        headers = (ctypes.c_size_t * (2 * len(nodes)))()
-        hbase = ctypes.addressof(headers)
-        n_pointers = sum(len(node.children) for node in nodes)
-        pointers = (ctypes.c_size_t * n_pointers)()
-        pbase = ctypes.addressof(pointers)
-        values: list[Any] = []
-        slots: list[Any] = []
+        headers = array(WORD, bytes(2 * len(nodes) * POINTER_SIZE))
+        hbase = headers.buffer_info()[0]
+        values: list[int] = []
+        slots: list[int] = []
         keep = self.keep
         for node in nodes:
             kind = node.kind
             if kind == "list":
-                ptr = node.data.buffer_info()[0] if node.n else 0
+                block = node.data
+                ptr = block.base + node.offset * block.elem.size if node.n else 0
             elif kind == "nested":
                 node.slot = len(slots)
-                ptr = pbase + node.slot * POINTER_SIZE if node.n else 0
-                slots.extend(hbase + child.index * HEADER_SIZE for child in node.children)
+                slots.extend([hbase + child.index * HEADER_SIZE for child in node.children])
+                ptr = 0  # set below, once the pointers array exists
             elif kind == "bytes":
                 cp = ctypes.c_char_p(node.data)
                 keep.append(cp)
@@ -352,27 +481,61 @@ class Marshal:
                     ptr = ctypes.addressof(aligned)
             node.ptr = ptr
             values += (ptr, node.n)
-        headers[:] = values
         if slots:
-            pointers[:] = slots
+            pointers = array(WORD, slots)
+            pbase = pointers.buffer_info()[0]
+            for node in nodes:
+                if node.kind == "nested" and node.n:
+                    node.ptr = values[2 * node.index] = pbase + node.slot * POINTER_SIZE
+            self.pointers = pointers
+        headers[:] = array(WORD, values)
         self.headers = headers
-        self.pointers = pointers
+        self.before = (headers.tobytes(), None if self.pointers is None else self.pointers.tobytes())
 
     def c_args(self, values: list[Any]) -> list[Any]:
         """The C arguments, once laid out: each node becomes its header's address."""
         if self.headers is None:
             return values
-        base = ctypes.addressof(self.headers)
+        base = self.headers.buffer_info()[0]
         return [base + v.index * HEADER_SIZE if isinstance(v, _Node) else v for v in values]
 
     # -- step C ------------------------------------------------------------
 
     def write_back(self) -> None:
         """Put what Rust wrote back into the Python objects, all or nothing."""
-        nodes = self.nodes
-        if not nodes:
+        if not self.nodes:
             return
-        values = self.headers[:]
+        headers_before, pointers_before = self.before
+        unchanged = self.headers.tobytes() == headers_before and (
+            self.pointers is None or self.pointers.tobytes() == pointers_before
+        )
+        if unchanged:
+            self._write_back_in_place()
+        else:
+            self._write_back_moved()
+
+    def _write_back_in_place(self) -> None:
+        """No header moved: only blocks Rust wrote into (and misaligned copies) go back."""
+        updates: list[tuple[Any, Any]] = []
+        for block in self.blocks:
+            if not block.mutable or block.data.tobytes() == block.packed:
+                continue
+            items = block.data.tolist()
+            if block.elem is BOOL:
+                items = list(map(bool, items))
+            if len(block.nodes) == 1:
+                updates.append((block.nodes[0].obj, items))
+                continue
+            for node in block.nodes:
+                if node.t.mutable:
+                    updates.append((node.obj, items[node.offset : node.offset + node.n]))
+        copies = [node.data for node in self.nodes if node.kind == "buffer" and isinstance(node.data, tuple)]
+        _apply(updates, copies)
+
+    def _write_back_moved(self) -> None:
+        """Some header changed: compute every list's contents from the headers."""
+        nodes = self.nodes
+        values = self.headers.tolist()
         by_address: dict[int, _Node] | None = None
         updates: list[tuple[Any, Any]] = []
         copies: list[tuple[Any, Any]] = []
@@ -386,14 +549,18 @@ class Marshal:
             elem = node.t.elem
             if kind == "list":
                 assert isinstance(elem, Scalar)
-                items = node.data.tolist() if same else _read_scalars(elem, ptr, n)
+                if same:
+                    block = node.data
+                    items = block.data[node.offset : node.offset + n].tolist()
+                else:
+                    items = read_scalars(elem, ptr, n)
                 updates.append((node.obj, list(map(bool, items)) if elem is BOOL else items))
             elif kind == "nested":
                 if by_address is None:
-                    base = ctypes.addressof(self.headers)
+                    base = self.headers.buffer_info()[0]
                     by_address = {base + nd.index * HEADER_SIZE: nd for nd in nodes}
                 if same:
-                    addresses = self.pointers[node.slot : node.slot + n]
+                    addresses = self.pointers[node.slot : node.slot + n].tolist()
                 else:
                     addresses = (ctypes.c_size_t * n).from_address(ptr)[:] if n else []
                 assert isinstance(elem, VecRef)
@@ -409,14 +576,7 @@ class Marshal:
                             "a buffer's length can't change"
                         )
                     copies.append((node.obj, ctypes.string_at(ptr, n * elem.size)))
-        for target, source in copies:
-            if isinstance(target, ctypes.Array):
-                ctypes.memmove(target, source, ctypes.sizeof(target))
-            else:
-                with memoryview(target) as mv, mv.cast("B") as raw:
-                    raw[:] = source
-        for obj, items in updates:
-            obj[:] = items
+        _apply(updates, copies)
 
     def release(self) -> None:
         """Drop every export and C buffer of this call (buffers can resize again)."""
@@ -424,7 +584,41 @@ class Marshal:
         for node in self.nodes:
             node.data = None
         self.nodes.clear()
-        self.headers = self.pointers = None
+        self.blocks.clear()
+        self.headers = self.pointers = self.before = None
+
+
+def _apply(updates: list[tuple[Any, Any]], copies: list[tuple[Any, Any]]) -> None:
+    """Write everything computed: buffer copies, then list contents."""
+    for target, source in copies:
+        if isinstance(target, ctypes.Array):
+            ctypes.memmove(target, source, ctypes.sizeof(target))
+        else:
+            with memoryview(target) as mv, mv.cast("B") as raw:
+                raw[:] = source
+    for obj, items in updates:
+        obj[:] = items
+
+
+def pack(elem: Scalar, values: Any, total: int) -> tuple[array[Any], bytes]:
+    """``total`` scalars as an array of ``elem`` and its bytes, at C speed.
+
+    Raises :class:`_Retry` when they don't all convert (the slow path then
+    names the bad one).
+    """
+    try:
+        if elem is BOOL:
+            items = values if isinstance(values, list) else list(values)
+            if not set(map(type, items)) <= {bool, int} or not set(items) <= {0, 1}:
+                raise _Retry
+            data = array("B", items)
+            return data, data.tobytes()
+        packed = struct.pack(f"={total}{_PACK[elem.name]}", *values)
+    except (struct.error, TypeError, OverflowError, ValueError):
+        raise _Retry from None
+    data = array(elem.code)
+    data.frombytes(packed)
+    return data, packed
 
 
 def _check_utf8(data: Any, where: Where, path: str) -> None:
@@ -437,7 +631,7 @@ def _check_utf8(data: Any, where: Where, path: str) -> None:
         ) from None
 
 
-def _read_scalars(t: Scalar, ptr: int, n: int) -> list[Any]:
+def read_scalars(t: Scalar, ptr: int, n: int) -> list[Any]:
     """``n`` values of ``t`` at ``ptr`` (memory Rust pointed a header at)."""
     if not n:
         return []
@@ -457,7 +651,7 @@ def _element(by_address: dict[int, _Node], t: VecRef, address: int, depth: int =
     if isinstance(elem, Scalar):
         if elem == U8 and not t.mutable:
             return ctypes.string_at(ptr, n) if n else b""
-        items = _read_scalars(elem, ptr, n)
+        items = read_scalars(elem, ptr, n)
         return list(map(bool, items)) if elem is BOOL else items
     addresses = (ctypes.c_size_t * n).from_address(ptr)[:] if n else []
     return [_element(by_address, elem, a, depth + 1) for a in addresses]
