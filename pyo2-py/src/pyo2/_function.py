@@ -340,7 +340,9 @@ def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
             lines.append(f"                _pyo2_back(_pyo2_h, {entries})")
         lines.append("                return _pyo2_r")
         return lines
-    return lines + [
+    headers = "_pyo2_h" if vecs else "None"
+    return [
+        *lines,
         "            try:",
         "                _pyo2_s = _pyo2_pop()",
         "            except _pyo2_IndexError:",
@@ -350,7 +352,7 @@ def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
         "            except _pyo2_ArgumentError:",
         "                _pyo2_push(_pyo2_s)",
         "            else:",
-        f"                return _pyo2_finish(_pyo2_state, _pyo2_st, _pyo2_s, {'_pyo2_h' if vecs else 'None'}, {entries})",
+        f"                return _pyo2_finish(_pyo2_state, _pyo2_st, _pyo2_s, {headers}, {entries})",
     ]
 
 

@@ -135,7 +135,14 @@ class _Node:
 
     __slots__ = ("children", "data", "index", "kind", "n", "nbytes", "obj", "offset", "ptr", "slot", "t")
 
-    def __init__(self, obj: Any, t: VecRef, kind: str, data: Any, n: int, index: int) -> None:
+    # Set only for the kinds that use them (see ``kind``); ``ptr`` by the layout.
+    children: list[_Node]
+    offset: int
+    slot: int
+    nbytes: int
+    ptr: int
+
+    def __init__(self, obj: Any, t: VecRef, kind: str, data: Any, n: int, index: int) -> None:  # noqa: PLR0917
         self.obj = obj
         self.t = t
         #: "list" (scalars converted into a :class:`_Block` in ``data``, from
@@ -196,12 +203,12 @@ def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -
             # Fast paths, at C speed: a list of one scalar type, or a list of
             # lists of one scalar type (rows hold no lists, so no cycles).
             types = list(map(type, value))
-            first = types[0]
-            if types.count(first) == len(types):
-                t = _SIMPLE.get(first)
+            head = types[0]
+            if types.count(head) == len(types):
+                t = _SIMPLE.get(head)
                 if t is not None:
                     return VecRef(t, mutable=True)
-                if first is list and depth < MAX_DEPTH:
+                if head is list and depth < MAX_DEPTH:
                     inner = list(map(type, chain.from_iterable(value)))
                     t = _SIMPLE.get(inner[0]) if inner else None
                     if t is not None and inner.count(inner[0]) == len(inner):
