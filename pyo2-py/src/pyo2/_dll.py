@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import difflib
 import errno
 import os
 from typing import TYPE_CHECKING
@@ -88,6 +87,8 @@ class RustDLL:
                 raise AttributeError(name)
             pointer = self._cdll[name]
         except AttributeError:
+            import difflib  # only for this message: not worth its import time up front
+
             close = difflib.get_close_matches(name, self._names(), n=5, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise AttributeError(

@@ -18,7 +18,6 @@ same way (``exported=True``), with more types: parameters may also be
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ._errors import SignatureError
 from ._types import SCALARS, U8, Owned, Ret, RType, Scalar, Signature, VecRef
@@ -43,11 +42,13 @@ _TOKEN = re.compile(
 _OWNED = {"String", "Vec", "Option", "Result", "Box"}
 
 
-@dataclass
 class _Tok:
-    kind: str
-    text: str
-    pos: int
+    __slots__ = ("kind", "pos", "text")
+
+    def __init__(self, kind: str, text: str, pos: int) -> None:
+        self.kind = kind
+        self.text = text
+        self.pos = pos
 
 
 def _tokenize(text: str) -> list[_Tok]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import ctypes
 import struct
 from array import array
-from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 __all__ = [
     "OWNED_BUF_LAYOUT",
@@ -74,6 +73,42 @@ HEADER_SIZE = PYVEC_LAYOUT[0]
 POINTER_SIZE = ctypes.sizeof(ctypes.c_void_p)
 
 
+class _Frozen:
+    """A small immutable value: equality and hash from :meth:`_key`.
+
+    What ``dataclass(frozen=True)`` would give, without importing
+    :mod:`dataclasses` (and :mod:`inspect`) when pyo2 is imported.
+    """
+
+    __slots__ = ()
+
+    def _key(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._key()))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _set(self, **fields: object) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    #: The fields in constructor order, for ``repr``.
+    _fields: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+
 def _array_code(kind: str, size: int) -> str:
     """The :mod:`array` type code with this kind and item size on this platform."""
     candidates = {"i": "bhilq", "u": "BHILQ", "f": "fd"}[kind]
@@ -83,10 +118,11 @@ def _array_code(kind: str, size: int) -> str:
     raise RuntimeError(f"no array type code for {kind}{size * 8}")  # pragma: no cover
 
 
-@dataclass(frozen=True)
-class Scalar:
+class Scalar(_Frozen):
     """A scalar Rust type passed by value or stored in a ``PyVec``."""
 
+    __slots__ = ("code", "ctype", "hi", "kind", "lo", "name", "size")
+    _fields = ("name", "kind", "size", "ctype", "code", "lo", "hi")
     name: str
     kind: Kind
     size: int
@@ -94,8 +130,23 @@ class Scalar:
     #: :mod:`array` type code of the element storage.
     code: str
     #: Inclusive bounds for integers (``0..=1`` for bool), ``None`` for floats.
-    lo: int | None = None
-    hi: int | None = None
+    lo: int | None
+    hi: int | None
+
+    def __init__(  # noqa: PLR0917 (the fields, in order)
+        self,
+        name: str,
+        kind: Kind,
+        size: int,
+        ctype: type[ctypes._SimpleCData],  # type: ignore[type-arg]
+        code: str,
+        lo: int | None = None,
+        hi: int | None = None,
+    ) -> None:
+        self._set(name=name, kind=kind, size=size, ctype=ctype, code=code, lo=lo, hi=hi)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.name, self.kind, self.size, self.ctype, self.code, self.lo, self.hi)
 
     def __str__(self) -> str:
         return self.name
@@ -149,20 +200,28 @@ U8 = SCALARS["u8"]
 BOOL = SCALARS["bool"]
 
 
-@dataclass(frozen=True)
-class VecRef:
+class VecRef(_Frozen):
     """A reference to a ``PyVec<elem>``: ``&PyVec<T>`` or ``&mut PyVec<T>``.
 
     It is what a parameter of that type receives (a pointer to a header) and
     what an element of that type is (one pointer per element).
     """
 
+    __slots__ = ("elem", "mutable", "slice", "utf8")
+    _fields = ("elem", "mutable", "utf8", "slice")
     elem: RType
     mutable: bool
     #: ``&str``: the bytes must be UTF-8 (only a parameter of an exported function).
-    utf8: bool = False
-    #: Spelled ``&[T]`` / ``&mut [T]`` in the Rust source; the same C type as ``PyVec``.
-    slice: bool = field(default=False, compare=False)
+    utf8: bool
+    #: Spelled ``&[T]`` / ``&mut [T]`` in the Rust source; the same C type as
+    #: ``PyVec``, so not part of equality.
+    slice: bool
+
+    def __init__(self, elem: RType, mutable: bool, utf8: bool = False, slice: bool = False) -> None:
+        self._set(elem=elem, mutable=mutable, utf8=utf8, slice=slice)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.elem, self.mutable, self.utf8)
 
     def __str__(self) -> str:
         if self.utf8:
@@ -182,27 +241,43 @@ RType = Union[Scalar, VecRef]
 PYSTR = VecRef(U8, mutable=False)
 
 
-@dataclass(frozen=True)
-class Owned:
+class Owned(_Frozen):
     """A ``String`` (``text``) or ``Vec<elem>`` that an exported function returns."""
 
+    __slots__ = ("elem", "text")
+    _fields = ("elem", "text")
     elem: Scalar
-    text: bool = False
+    text: bool
+
+    def __init__(self, elem: Scalar, text: bool = False) -> None:
+        self._set(elem=elem, text=text)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.elem, self.text)
 
     def __str__(self) -> str:
         return "String" if self.text else f"Vec<{self.elem}>"
 
 
-@dataclass(frozen=True)
-class Ret:
+class Ret(_Frozen):
     """What an exported function returns: a value, maybe in ``Option`` and/or ``Result``."""
 
+    __slots__ = ("error", "optional", "value")
+    _fields = ("value", "optional", "error")
     #: ``None`` for ``()``.
     value: Scalar | Owned | None
     #: ``Option<value>``.
-    optional: bool = False
+    optional: bool
     #: The error type's name in ``Result<_, E>``, or ``None`` when not a ``Result``.
-    error: str | None = None
+    error: str | None
+
+    def __init__(
+        self, value: Scalar | Owned | None, optional: bool = False, error: str | None = None
+    ) -> None:
+        self._set(value=value, optional=optional, error=error)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.value, self.optional, self.error)
 
     def __str__(self) -> str:
         text = "()" if self.value is None else str(self.value)
@@ -220,19 +295,31 @@ class Ret:
         return COwnedBuf if isinstance(self.value, Owned) else self.value.ctype
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(_Frozen):
     """A function's C-ABI signature in Rust terms.
 
     ``str(sig)`` spells it back as Rust: ``fn scale(v: &mut PyVec<f64>, k: f64) -> f64``.
+    Signatures are immutable and compare by name, parameters and return type.
+
+    .. versionadded:: 0.2
     """
 
+    __slots__ = ("doc", "name", "params", "ret")
+    _fields = ("name", "params", "ret", "doc")
     name: str
     params: tuple[tuple[str, RType], ...]
     #: ``None`` for ``()``; a :class:`Ret` for a function exported with ``#[pyo2::export]``.
-    ret: Scalar | Ret | None = None
-    #: The doc comment of an exported function.
-    doc: str = field(default="", compare=False)
+    ret: Scalar | Ret | None
+    #: The doc comment of an exported function (not part of equality).
+    doc: str
+
+    def __init__(
+        self, name: str, params: tuple[tuple[str, RType], ...], ret: Scalar | Ret | None = None, doc: str = ""
+    ) -> None:
+        self._set(name=name, params=params, ret=ret, doc=doc)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.name, self.params, self.ret)
 
     @property
     def exported(self) -> bool:
