@@ -31,7 +31,7 @@ from . import _abi
 from ._convert import Where
 from ._errors import RustError, RustPanic
 from ._marshal import WORD, Marshal, _Retry, infer, pack, read_scalars
-from ._types import BOOL, F64, HEADER_SIZE, I64, U8, Owned, Ret, Scalar, Signature, VecRef
+from ._types import BOOL, F64, HEADER_SIZE, I64, PYSTR, U8, Owned, Ret, RType, Scalar, Signature, VecRef
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -80,7 +80,7 @@ def prototype(sig: Signature) -> Any:
 class _State:
     """What the general path of one function needs."""
 
-    __slots__ = ("address", "c", "inferred", "name", "scalar_calls", "sig")
+    __slots__ = ("address", "c", "inferred", "name", "shapes", "sig")
 
     def __init__(self, name: str, address: int, sig: Signature | None) -> None:
         self.name = name
@@ -90,8 +90,8 @@ class _State:
         self.c: Any = None if sig is None else prototype(sig)(address)
         #: Inferred signatures seen so far → their C function.
         self.inferred: dict[Signature, Any] = {}
-        #: Inferred all-scalar calls: tuple of argument types → C function.
-        self.scalar_calls: dict[tuple[type, ...], Any] = {}
+        #: Inferred calls of a simple shape (see :func:`_shape`) → their generated function.
+        self.shapes: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
 # ---------------------------------------------------------------------------
@@ -145,23 +145,30 @@ def _call_exported(state: _State, c: Any, ret: Ret, marshal: Marshal, c_args: li
     return result
 
 
-_INFERRED_SCALARS: dict[type, Scalar] = {int: I64, float: F64, bool: BOOL}
-
-
 def _inferred(state: _State, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Call without a signature: infer one from the values (the result is unknown: None)."""
+    """Call without a signature: infer one from the values (the result is unknown: None).
+
+    Calls of a simple shape (scalars, str, bytes, flat lists) reuse a function
+    generated for that shape, which still checks every list item's exact type;
+    anything else, or anything that shape's function refuses, is inferred in
+    full by :func:`_inferred_general`.
+    """
     if kwargs:
         raise TypeError(
             f"{state.name}(): got keyword arguments {sorted(kwargs)}, but the function "
             "has no declared signature and so no parameter names (use dll.declare)"
         )
-    key = tuple(map(type, args))
-    c = state.scalar_calls.get(key)
-    if c is not None and all(
-        type(a) is not int or -0x8000000000000000 <= a <= 0x7FFFFFFFFFFFFFFF for a in args
-    ):
-        c(*args)
-        return None
+    shape = _shape(args)
+    if shape is None:
+        return _inferred_general(state, args)
+    function = state.shapes.get(shape)
+    if function is None:
+        function = state.shapes[shape] = _shape_function(state, shape)
+    function(*args)
+    return None
+
+
+def _inferred_general(state: _State, args: tuple[Any, ...]) -> None:
     params = tuple(
         (f"#{i}", infer(value, Where(state.name, f"#{i}", "inferred"))) for i, value in enumerate(args, 1)
     )
@@ -169,10 +176,59 @@ def _inferred(state: _State, args: tuple[Any, ...], kwargs: dict[str, Any]) -> N
     c = state.inferred.get(sig)
     if c is None:
         c = state.inferred[sig] = prototype(sig)(state.address)
-        if all(t in _INFERRED_SCALARS for t in key):
-            state.scalar_calls[key] = c
     _call(state, sig, c, args, trusted=False)
-    return None
+
+
+_SHAPE_SCALARS: dict[type, Scalar] = {int: I64, float: F64, bool: BOOL}
+
+
+def _shape(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """A key for the inferred signature of ``args``, judged by each list's first item;
+    None when that is not simple."""
+    key: list[Any] = []
+    for value in args:
+        t = type(value)
+        if t is list:
+            if not value:
+                return None
+            first = type(value[0])
+            if first not in _SHAPE_SCALARS:
+                return None
+            key.append((list, first))
+        elif t in _SHAPE_SCALARS or t is str or t is bytes:
+            key.append(t)
+        else:
+            return None
+    return tuple(key)
+
+
+def _shape_function(state: _State, shape: tuple[Any, ...]) -> Callable[..., Any]:
+    """The generated function for inferred calls of one shape.
+
+    Its parameters are those inference would give; its list converters
+    require every item to have the first item's exact type, and its text
+    converters copy (inference never lends an immutable object). Anything
+    else goes to :func:`_inferred_general`.
+    """
+    params: list[tuple[str, RType]] = []
+    for i, part in enumerate(shape):
+        if isinstance(part, tuple):
+            t: RType = VecRef(_SHAPE_SCALARS[part[1]], mutable=True)
+        elif part is str or part is bytes:
+            t = PYSTR
+        else:
+            t = _SHAPE_SCALARS[part]
+        params.append((f"a{i}", t))
+    sig = Signature(state.name, tuple(params))
+    sub = _State(state.name, state.address, sig)
+    converters: dict[str, Any] = {}
+    for i, part in enumerate(shape):
+        if isinstance(part, tuple):
+            converters[f"_pyo2_in{i}"] = _list_converter(_SHAPE_SCALARS[part[1]], exact=part[1])
+            converters[f"_pyo2_e{i}"] = _SHAPE_SCALARS[part[1]]
+        elif part is str or part is bytes:
+            converters[f"_pyo2_in{i}"] = _copied_text
+    return _generated(sub, sig, general=lambda _, args: _inferred_general(state, args), converters=converters)
 
 
 # ---------------------------------------------------------------------------
@@ -367,15 +423,34 @@ def _converters(sig: Signature) -> dict[str, Any]:
     return out
 
 
-def _list_converter(elem: Scalar) -> Callable[[Any], tuple[int, int, Any, bytes]]:
+def _list_converter(elem: Scalar, exact: type | None = None) -> Callable[[Any], tuple[int, int, Any, bytes]]:
+    """Converts an exact ``list`` of ``elem`` (every item of type ``exact``, if given)."""
+
     def convert(value: Any) -> tuple[int, int, Any, bytes]:
         if type(value) is not list:
             raise _Retry
         n = len(value)
+        if exact is not None and list(map(type, value)).count(exact) != n:
+            raise _Retry
         data, packed = pack(elem, value, n)
         return (data.buffer_info()[0] if n else 0, n, data, packed)
 
     return convert
+
+
+def _copied_text(value: Any) -> tuple[int, int, Any, bytes]:
+    """A str (as UTF-8) or bytes, copied: what inference lends for ``&PyStr``."""
+    if type(value) is str:
+        try:
+            data = array("B", value.encode())
+        except UnicodeEncodeError:
+            raise _Retry from None
+    elif type(value) is bytes:
+        data = array("B", value)
+    else:
+        raise _Retry
+    n = len(data)
+    return (data.buffer_info()[0] if n else 0, n, data, b"")
 
 
 def _text_converter(utf8: bool) -> Callable[[Any], tuple[int, int, Any, bytes]]:
@@ -467,11 +542,16 @@ def _py_name(name: str) -> str:
     return name if usable else "rust_function"
 
 
-def _generated(state: _State, sig: Signature) -> Callable[..., Any]:
+def _generated(
+    state: _State,
+    sig: Signature,
+    general: Callable[[_State, tuple[Any, ...]], Any] = _general,
+    converters: dict[str, Any] | None = None,
+) -> Callable[..., Any]:
     namespace: dict[str, Any] = {
         "_pyo2_c": state.c,
         "_pyo2_state": state,
-        "_pyo2_general": _general,
+        "_pyo2_general": general,
         "_pyo2_ArgumentError": ctypes.ArgumentError,
         "_pyo2_pop": _FREE_SLOTS.pop,
         "_pyo2_push": _FREE_SLOTS.append,
@@ -487,7 +567,7 @@ def _generated(state: _State, sig: Signature) -> Callable[..., Any]:
         "_pyo2_W": WORD,
         "_pyo2_back": _flat_back,
         "_pyo2_finish": _finish,
-        **_converters(sig),
+        **(_converters(sig) if converters is None else converters),
         "_pyo2_arity": _arity,
     }
     source = _source(sig)

@@ -58,6 +58,11 @@ _PACK: dict[str, str] = {
 }
 
 
+# Compiled struct formats by (scalar, count). A Struct's own pack is faster
+# than struct.pack(format, *values), which copies the values once more.
+_STRUCTS: dict[tuple[str, int], struct.Struct] = {}
+
+
 class _Retry(Exception):
     """The fast conversion of an argument failed: marshal it again, slowly."""
 
@@ -620,7 +625,13 @@ def pack(elem: Scalar, values: Any, total: int) -> tuple[array[Any], bytes]:
                 raise _Retry
             data = array("B", items)
             return data, data.tobytes()
-        packed = struct.pack(f"={total}{_PACK[elem.name]}", *values)
+        key = (elem.name, total)
+        packer = _STRUCTS.get(key)
+        if packer is None:
+            if len(_STRUCTS) >= 256:
+                _STRUCTS.clear()
+            packer = _STRUCTS[key] = struct.Struct(f"={total}{_PACK[elem.name]}")
+        packed = packer.pack(*values)
     except (struct.error, TypeError, OverflowError, ValueError):
         raise _Retry from None
     data = array(elem.code)
