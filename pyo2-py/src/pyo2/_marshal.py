@@ -347,8 +347,9 @@ class Marshal:
                 else:
                     data = _scalar_array(elem, value, where, path, on_path)
                     node.offset = 0
-                    node.data = _Block(elem, data, data.tobytes(), [node])
-                    self.blocks.append(node.data)
+                    node.data = block = _Block(elem, data, data.tobytes(), [node])
+                    node.ptr = block.base if node.n else 0
+                    self.blocks.append(block)
                 return node
             node = self._add(value, t, "nested", None, len(value))
             if self.pending is not None and isinstance(elem.elem, Scalar) and self._rows(node, elem):
@@ -445,10 +446,13 @@ class Marshal:
                 total = sum([node.n for node in nodes])
             data, packed = pack(elem, values, total)
             block = _Block(elem, data, packed, nodes)
+            base = block.base
+            size = elem.size
             offset = 0
             for node in nodes:
                 node.data = block
                 node.offset = offset
+                node.ptr = base + offset * size if node.n else 0
                 offset += node.n
             self.blocks.append(block)
 
@@ -467,11 +471,16 @@ class Marshal:
         for node in nodes:
             kind = node.kind
             if kind == "list":
-                block = node.data
-                ptr = block.base + node.offset * block.elem.size if node.n else 0
-            elif kind == "nested":
+                values += (node.ptr, node.n)  # set by the conversion
+                continue
+            if kind == "nested":
                 node.slot = len(slots)
-                slots.extend([hbase + child.index * HEADER_SIZE for child in node.children])
+                children = node.children
+                if children and children[-1].index - children[0].index == len(children) - 1:
+                    start = hbase + children[0].index * HEADER_SIZE  # rows: consecutive headers
+                    slots.extend(range(start, start + len(children) * HEADER_SIZE, HEADER_SIZE))
+                else:
+                    slots.extend([hbase + child.index * HEADER_SIZE for child in children])
                 ptr = 0  # set below, once the pointers array exists
             elif kind == "bytes":
                 cp = ctypes.c_char_p(node.data)
