@@ -292,14 +292,18 @@ def _source(sig: Signature) -> str:
     lines = [
         f"def _pyo2_template({params}): pass",
         f"def {_py_name(sig.name)}({defaults}*_pyo2_extra):",
-        f"    if {missing}:",
-        f"        _pyo2_arity(_pyo2_state, {args}, _pyo2_extra)",
     ]
+    # The fast paths need no arity check of their own: a missing argument is
+    # the sentinel, which no fast-path test or converter accepts.
     ret = sig.ret
     if all(isinstance(t, Scalar) for _, t in sig.params) and not _owned(ret):
         lines += _scalar_fast_path(sig, names)
     elif all(_flat(t) for _, t in sig.params):
         lines += _flat_fast_path(sig, names)
+    lines += [
+        f"    if {missing}:",
+        f"        _pyo2_arity(_pyo2_state, {args}, _pyo2_extra)",
+    ]
     lines.append(f"    return _pyo2_general(_pyo2_state, {args})")
     return "\n".join(lines) + "\n"
 
@@ -314,9 +318,9 @@ def _flat(t: object) -> bool:
 
 
 def _test(sig: Signature) -> str:
-    """The fast path's condition: every scalar argument of an exact type and in range."""
+    """The fast path's condition: no extra arguments, every scalar of an exact type and in range."""
     conditions = [c for n, t in sig.params if isinstance(t, Scalar) and (c := _condition(t, n))]
-    return " and ".join(conditions) or "True"
+    return " and ".join(["not _pyo2_extra", *conditions])
 
 
 def _scalar_fast_path(sig: Signature, names: list[str]) -> list[str]:
@@ -331,7 +335,7 @@ def _scalar_fast_path(sig: Signature, names: list[str]) -> list[str]:
             "            pass",
         ]
     assert not isinstance(ret.value, Owned)
-    read = "None" if ret.value is None else f"_pyo2_s[0].{ret.value.name}"
+    read = "None" if ret.value is None else f"_pyo2_so.{ret.value.name}"
     comma = ", " if names else ""
     return [
         f"    if {_test(sig)}:",
@@ -339,8 +343,9 @@ def _scalar_fast_path(sig: Signature, names: list[str]) -> list[str]:
         "            _pyo2_s = _pyo2_pop()",
         "        except _pyo2_IndexError:",
         "            _pyo2_s = _pyo2_new_slot()",
+        "        _pyo2_so, _pyo2_sa = _pyo2_s",
         "        try:",
-        f"            _pyo2_st = _pyo2_c({params}{comma}_pyo2_s[1])",
+        f"            _pyo2_st = _pyo2_c({params}{comma}_pyo2_sa)",
         "        except _pyo2_ArgumentError:",
         "            _pyo2_push(_pyo2_s)",
         "        else:",
