@@ -20,7 +20,17 @@ def library(crate: str, lib: str) -> Path:
 
 
 def run_python(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter, so a crash fails a test instead of the run."""
+    """Run ``code`` in a fresh interpreter, so a crash fails a test instead of the run.
+
+    Rust's panic hook prints no backtrace there (capturing one per panic is slow).
+    """
+    env = {**os.environ, "RUST_BACKTRACE": "0"}
     return subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
     )

@@ -4,6 +4,7 @@ every argument exactly as it was."""
 from __future__ import annotations
 
 import errno
+import re
 import textwrap
 from array import array
 from pathlib import Path
@@ -30,7 +31,13 @@ def snapshot(args: tuple[Any, ...]) -> tuple[list[int], list[Any]]:
     return ids, [walk(a) for a in args]
 
 
-# (function, declaration or None for inference, args, exception, words the message must contain)
+PARAMETER = re.compile(r"parameter (#\d+|'\w+')|missing argument")
+RUST_TYPE = re.compile(
+    r"\b(i8|i16|i32|i64|isize|u8|u16|u32|u64|usize|f32|f64|bool)\b|&(mut )?(PyVec|PyStr|str|\[)"
+)
+
+# (function, declaration or None for its own signature / inference, args, exact exception,
+#  words the message must contain besides the function, the parameter and a Rust type)
 CASES: list[tuple[str, str | None, Any, type[BaseException], list[str]]] = [
     ("double_i64", None, ([1, 2.5],), TypeError, ["double_i64()", "#1", "mixed list", "[0]", "[1]"]),
     ("double_i64", None, ([1, True],), TypeError, ["mixed list", "bool"]),
@@ -113,6 +120,21 @@ CASES: list[tuple[str, str | None, Any, type[BaseException], list[str]]] = [
         OverflowError,
         ["[1]", "not a bool"],
     ),
+    # Exported with #[pyo2::export]: the library's own signature is checked.
+    ("ex_add_u8", None, (256, 1), OverflowError, ["ex_add_u8()", "'a'", "u8", "0..=255"]),
+    ("ex_add_u8", None, (1, -1), OverflowError, ["'b'", "u8"]),
+    ("ex_add_u8", None, (1, 2.0), TypeError, ["'b'", "u8", "got float"]),
+    ("ex_echo_f32", None, (1e39,), OverflowError, ["'x'", "f32"]),
+    ("ex_not", None, (2,), OverflowError, ["'b'", "bool"]),
+    ("ex_greet", None, (b"ok\xff",), UnicodeDecodeError, ["ex_greet()", "'name'", "&str"]),
+    ("ex_greet", None, (["a"],), TypeError, ["'name'", "&str", "expected a str"]),
+    ("ex_greet", None, ("\ud800",), UnicodeEncodeError, ["'name'", "&str"]),
+    ("ex_sum", None, ([1, None],), TypeError, ["ex_sum()", "'v'", "&[i64]", "item [1]"]),
+    ("ex_double", None, ([1.0, "2"],), TypeError, ["'v'", "&mut [f64]", "item [1]"]),
+    ("ex_double", None, (b"12345678",), TypeError, ["'v'", "&mut [f64]", "immutable"]),
+    ("ex_nested", None, ([[1], [2, 2**40]],), OverflowError, ["'rows'", "i32", "item [1][1]"]),
+    ("ex_lengths", None, ([b"a", 3],), TypeError, ["'words'", "&PyStr", "item [1]"]),
+    ("ex_find", None, ("abc", None), TypeError, ["ex_find()", "'needle'", "&str"]),
 ]
 
 
@@ -128,16 +150,21 @@ def test_bad_input_raises_and_leaves_arguments_untouched(
     ids, before = snapshot(args)
     with pytest.raises(exc) as info:
         function(*args)
+    assert type(info.value) is exc, f"{type(info.value).__name__} is not exactly {exc.__name__}"
     message = str(info.value)
     for word in words:
         assert word in message, (word, message)
+    # Every message names the function, the parameter and a Rust type.
+    assert f"{name}()" in message, message
+    assert PARAMETER.search(message), message
+    assert RUST_TYPE.search(message), message
     after_ids, after = snapshot(args)
     assert after_ids == ids
     assert after == before
 
 
 def test_error_table_has_enough_cases() -> None:
-    assert len(CASES) >= 30
+    assert len(CASES) >= 40
     kinds = {case[3] for case in CASES}
     assert {TypeError, OverflowError, ValueError, UnicodeEncodeError} <= kinds
 

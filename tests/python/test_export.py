@@ -8,8 +8,6 @@ import math
 import struct
 import subprocess
 import sys
-import textwrap
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ from hypothesis import strategies as st
 import pyo2
 from pyo2 import _abi
 from pyo2._types import OWNED_BUF_LAYOUT, CPyVec
-from support import ROOT, run_python
+from support import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -281,79 +279,8 @@ def test_a_panic_writes_nothing_back_but_an_err_does(dll: pyo2.RustDLL) -> None:
     assert v == [-1, -1, -1]
 
 
-def test_each_thread_gets_its_own_panic_message(dll: pyo2.RustDLL) -> None:
-    barrier = threading.Barrier(4)
-    messages: dict[int, str] = {}
-
-    def work(i: int) -> None:
-        barrier.wait()
-        for _ in range(5):
-            try:
-                dll.ex_panic_after(i, 20)
-            except pyo2.RustPanic as e:
-                if messages.setdefault(i, str(e)) != str(e):
-                    messages[i] = f"changed to {e}"
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert messages == {i: f"thread {i}" for i in range(4)}
-
-
-def test_calls_overlap_in_time_across_threads(dll: pyo2.RustDLL) -> None:
-    """The GIL is released while Rust runs: four 150 ms calls overlap (Rust's own clock)."""
-    barrier = threading.Barrier(4)
-    spans: list[list[int]] = []
-
-    def work() -> None:
-        barrier.wait()
-        spans.append(dll.ex_sleep_span(150))
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert len(spans) == 4
-    latest_start = max(start for start, _ in spans)
-    earliest_end = min(end for _, end in spans)
-    assert latest_start < earliest_end, spans
-
-
 # ---------------------------------------------------------------------------
 # Memory and the ABI's edges.
-
-
-def test_rust_memory_is_freed(fixture_path: Path) -> None:
-    """200k calls returning a 1 KB String (plus Vec returns and error messages)
-    grow the peak RSS by less than 20 MB; leaking them would take over 200 MB."""
-    code = textwrap.dedent(
-        f"""
-        import resource, pyo2
-        dll = pyo2.RustDLL({str(fixture_path)!r})
-        def rss_kb():
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        for _ in range(5_000):
-            dll.ex_repeat("x", 1024)
-        before = rss_kb()
-        for _ in range(200_000):
-            s = dll.ex_repeat("x", 1024)
-        assert len(s) == 1024, len(s)
-        for _ in range(20_000):
-            v = dll.ex_range(256)
-            try:
-                dll.ex_parse("not a number" * 50)
-            except pyo2.RustError:
-                pass
-        print(rss_kb() - before)
-        """
-    )
-    result = run_python(code, timeout=300)
-    assert result.returncode == 0, result.stderr
-    grown_kb = int(result.stdout.strip())
-    assert grown_kb < 20 * 1024, f"peak RSS grew by {grown_kb} KB"
 
 
 def test_owned_buf_layout_matches_the_rust_crate(dll: pyo2.RustDLL) -> None:
@@ -402,7 +329,8 @@ def test_inspect_lists_every_function(fixture_path: Path) -> None:
     assert _abi.SIG_PREFIX not in out.replace("ABI version", "")
     exported = [ln for ln in out.splitlines() if ln.startswith("fn ex_")]
     source = (ROOT / "tests/fixture/src/exported.rs").read_text()
-    assert len(exported) == source.count("#[pyo2::export]\nfn ") + 1  # + ex_future
+    round_trips = source.count("=> ex_roundtrip_")  # one #[pyo2::export] in a macro, for each type
+    assert len(exported) == source.count("#[pyo2::export]\nfn ") + round_trips + 1  # + ex_future
 
 
 def test_inspect_reports_a_missing_library(tmp_path: Path) -> None:

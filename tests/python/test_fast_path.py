@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import decimal
-import enum
 import fractions
 import inspect
 import math
@@ -17,63 +16,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import ANY_SCALAR, VIEW_ARGS, Color, Index, Liar
 
 import pyo2
 from pyo2 import _function
 
-
-class Color(enum.IntEnum):
-    RED = 1
-    HUGE = 2**63
-
-
-class Index:
-    """Not an int, but usable as one (``__index__``)."""
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-
-    def __index__(self) -> int:
-        return self.value
-
-    def __repr__(self) -> str:
-        return f"Index({self.value})"
-
-
-class Liar(int):
-    """An int subclass whose comparisons always say yes."""
-
-    def __le__(self, other: object) -> bool:
-        return True
-
-    def __ge__(self, other: object) -> bool:
-        return True
-
-
-class Floaty:
-    def __float__(self) -> float:
-        return 2.5
-
-
 SCALARS = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64", "bool"]
-
-VALUES = st.one_of(
-    st.integers(-(2**65), 2**65),
-    st.sampled_from([0, 1, -1, 2**7, 2**8, 2**15, 2**16, 2**31, 2**32, 2**63 - 1, 2**63, 2**64 - 1, 2**64]),
-    st.floats(),
-    st.floats(width=32),
-    st.sampled_from([3.5e38, -3.5e38, 3.4028235e38, 1e39, 1e308, float("inf"), float("nan"), -0.0]),
-    st.booleans(),
-    st.none(),
-    st.text(max_size=3),
-    st.binary(max_size=3),
-    st.decimals(allow_nan=True),
-    st.fractions(max_denominator=5),
-    st.sampled_from(
-        [Color.RED, Color.HUGE, Index(3), Index(2**64), Index(-1), Liar(2**63 + 5), Liar(-5), Floaty()]
-    ),
-    st.lists(st.integers(), max_size=2),
-)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +52,7 @@ def general(function: Any, *args: Any) -> Any:
     "name",
     [f"echo_{t}" for t in SCALARS] + ["ex_echo_i64", "ex_echo_u64", "ex_echo_f64", "ex_echo_f32", "ex_not"],
 )
-@given(value=VALUES)
+@given(value=ANY_SCALAR)
 def test_fast_and_general_paths_agree(functions: dict[str, Any], name: str, value: Any) -> None:
     function = functions[name]
     if isinstance(value, decimal.Decimal) and value.is_snan():
@@ -132,31 +80,6 @@ def test_the_fast_path_is_taken_and_exact(functions: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------------------
 # Lists, str and bytes: the flat fast path (one packed block per list).
-
-ITEMS = st.one_of(
-    st.integers(-(2**64), 2**64),
-    st.integers(0, 255),
-    st.floats(),
-    st.floats(width=32),
-    st.booleans(),
-    st.none(),
-    st.text(max_size=2),
-)
-LISTS = st.one_of(
-    st.lists(ITEMS, max_size=6),
-    st.lists(st.integers(0, 255), max_size=6),
-    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=6),
-    st.lists(st.floats(width=32), max_size=6),
-    st.lists(st.booleans(), max_size=6),
-)
-ARGS = st.one_of(
-    LISTS,
-    st.text(max_size=4),
-    st.binary(max_size=4),
-    st.builds(bytearray, st.binary(max_size=4)),
-    st.tuples(st.integers()),
-    st.integers(),
-)
 
 FLAT = {
     "double_i64": "fn double_i64(v: &mut PyVec<i64>)",
@@ -191,7 +114,7 @@ def arity(function: Any) -> int:
 
 
 @pytest.mark.parametrize("name", [*FLAT, *EXPORTED_FLAT])
-@given(first=ARGS, second=st.one_of(ARGS, st.floats(), st.integers()))
+@given(first=VIEW_ARGS, second=st.one_of(VIEW_ARGS, st.floats(), st.integers()))
 def test_flat_fast_and_general_paths_agree(
     flat_functions: dict[str, Any], name: str, first: Any, second: Any
 ) -> None:

@@ -110,13 +110,25 @@ def _inspect_buffer(obj: object, where: Where, path: str) -> _Buffer | None:
     with mv:
         elem = _buffer_scalar(mv.format, mv.itemsize)
         if elem is None:
-            where.fail(TypeError, path, f"a buffer of format {mv.format!r} has no Rust element type")
+            where.fail(
+                TypeError,
+                path,
+                f"a buffer of format {mv.format!r} has no Rust element type "
+                "(i8 to u64, isize, usize, f32, f64, bool)",
+            )
         if mv.ndim != 1:
             where.fail(
-                TypeError, path, f"a {mv.ndim}-dimensional buffer can't be a PyVec; pass a 1-dimensional one"
+                TypeError,
+                path,
+                f"a {mv.ndim}-dimensional buffer of {elem} can't be a PyVec<{elem}>; "
+                "pass a 1-dimensional one",
             )
         if not mv.c_contiguous:
-            where.fail(TypeError, path, "a non-contiguous buffer can't be a PyVec; pass a contiguous copy")
+            where.fail(
+                TypeError,
+                path,
+                f"a non-contiguous buffer of {elem} can't be a PyVec<{elem}>; pass a contiguous copy",
+            )
         return _Buffer(elem, len(mv), mv.nbytes, mv.readonly)
 
 
@@ -251,8 +263,9 @@ def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -
     where.fail(
         TypeError,
         path,
-        f"can't pass {show(value)}: pyo2 infers int, float, bool, str, bytes, "
-        "buffers and lists of them (declare the function for other types)",
+        f"can't pass {show(value)}: inference maps int to i64, float to f64, bool to bool, "
+        "str and bytes to &PyStr, buffers and lists to &mut PyVec<T> "
+        "(declare the function for other types)",
     )
 
 

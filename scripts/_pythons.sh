@@ -1,0 +1,31 @@
+# Sourced by scripts/test: the Python suite on every other interpreter, with
+# the same compiled libraries. Each gets a venv (.venv-<impl><version>, made
+# once, its tools re-checked every run) and imports pyo2 from the source tree.
+
+# Every CPython 3.9-3.13 under pyenv but the main one, then Debian's PyPy.
+other_pythons() {
+    local main dir
+    main=$("$PY" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+    for dir in "$HOME"/.pyenv/versions/3.*; do
+        case "$(basename "$dir")" in
+            "$main") ;;
+            3.9.* | 3.10.* | 3.11.* | 3.12.* | 3.13.*) echo "$dir/bin/python3" ;;
+        esac
+    done
+    if ! command -v pypy3 >/dev/null || ! pypy3 -c 'import venv, ensurepip' 2>/dev/null; then
+        echo "installing Debian's pypy3" >&2
+        (apt-get install -y -qq pypy3 pypy3-venv >/dev/null 2>&1 \
+            || (apt-get update -qq && apt-get install -y -qq pypy3 pypy3-venv)) >&2
+    fi
+    command -v pypy3
+}
+
+suite_on() {
+    local python=$1 name venv
+    name=$("$python" -c 'import platform, sys; print(platform.python_implementation().lower() + "%d.%d" % sys.version_info[:2])')
+    venv="$PWD/.venv-$name"
+    [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements-compat.txt
+    PYTHONPATH="$PWD/pyo2-py/src" HYPOTHESIS_PROFILE=fast \
+        "$venv/bin/python" -m pytest tests/python -q -p no:cacheprovider
+}
