@@ -74,6 +74,10 @@ def scalar(t: Scalar, value: Any) -> int | float | bool:
         number = operator.index(value)
     except TypeError:
         raise TypeError(f"got {show(value)}, expected {t.describe()}") from None
+    if type(number) is not int:
+        # An int subclass (returned as is before Python 3.10) could lie in its
+        # comparisons: check and pass its plain value.
+        number = int.__int__(number)
     assert t.lo is not None and t.hi is not None
     if not t.lo <= number <= t.hi:
         if kind == "bool":
