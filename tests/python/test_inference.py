@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import shutil
 import subprocess
 import sys
@@ -219,4 +220,8 @@ def test_buffers_are_lent_in_place_and_immutables_are_copied(dll: pyo2.RustDLL) 
     declared = dll.declare("fn data_address(v: &PyStr, out: &mut PyVec<usize>)")
     out = [0]
     declared(data, out)
-    assert out[0] == inside  # a declared & lends bytes in place
+    if platform.python_implementation() == "CPython":
+        assert out[0] == inside  # a declared & lends bytes in place
+    else:
+        # PyPy's GC moves objects, so ctypes hands C a copy of the bytes, every time.
+        assert declared(data, out) is None and out[0] != 0
