@@ -17,7 +17,7 @@ other_pythons() {
         (apt-get install -y -qq pypy3 pypy3-venv >/dev/null 2>&1 \
             || (apt-get update -qq && apt-get install -y -qq pypy3 pypy3-venv)) >&2
     fi
-    command -v pypy3
+    command -v pypy3 || { echo "pypy3 is missing and could not be installed" >&2; return 1; }
 }
 
 suite_on() {
