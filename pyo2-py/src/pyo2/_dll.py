@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from . import _abi
@@ -15,9 +16,47 @@ from ._symbols import exported_functions
 from ._types import Ret, Scalar, Signature
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ._protocol import RustFunction
 
 __all__ = ["RustDLL"]
+
+
+def _file_names(name: str) -> list[str]:
+    """The file names of the cdylib of crate or lib ``name``, this platform's first."""
+    lib = name.replace("-", "_")
+    names = [f"lib{lib}.so", f"lib{lib}.dylib", f"{lib}.dll"]
+    if sys.platform == "darwin":
+        names.insert(0, names.pop(1))
+    elif sys.platform == "win32":
+        names.insert(0, names.pop(2))
+    return names
+
+
+def _search_dirs(package: str | None, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    dirs = [os.fspath(p) for p in paths]
+    if package is not None:
+        import importlib.util
+
+        spec = importlib.util.find_spec(package)
+        if spec is None:
+            raise ModuleNotFoundError(f"RustDLL.find(): no installed package {package!r}", name=package)
+        dirs += list(spec.submodule_search_locations or [])
+        if spec.origin and not spec.submodule_search_locations:
+            dirs.append(os.path.dirname(spec.origin))
+    target = os.environ.get("CARGO_TARGET_DIR")
+    roots = [target] if target else [os.path.join(d, "target") for d in _parents(os.getcwd())]
+    for root in roots:
+        dirs += [os.path.join(root, "release"), os.path.join(root, "debug")]
+    return dirs
+
+
+def _parents(directory: str) -> list[str]:
+    out = [directory]
+    while os.path.dirname(out[-1]) != out[-1]:
+        out.append(os.path.dirname(out[-1]))
+    return out
 
 
 def _shape(ret: Scalar | Ret | None) -> object:
@@ -60,6 +99,46 @@ class RustDLL:
 
     def __repr__(self) -> str:
         return f"<RustDLL {self.path!r}>"
+
+    @classmethod
+    def find(
+        cls,
+        name: str,
+        *,
+        package: str | None = None,
+        paths: Iterable[str | os.PathLike[str]] = (),
+    ) -> RustDLL:
+        """Find a Rust library by its crate or lib name and load it.
+
+        ``name`` is the crate name (``my-lib``) or the lib name (``my_lib``).
+        The file is ``libmy_lib.so`` on Linux, ``libmy_lib.dylib`` on macOS
+        and ``my_lib.dll`` on Windows (the other platforms' names are tried
+        too). It is looked for, in order, in:
+
+        1. each directory of ``paths``;
+        2. the installed package ``package`` (a wheel that ships the
+           library beside its Python code, e.g. built with setuptools-rust);
+        3. ``target/release`` and then ``target/debug``, under
+           ``$CARGO_TARGET_DIR`` if it is set, else under the current
+           directory and each of its parents (so a script inside a cargo
+           workspace finds the workspace's build).
+
+        Raises ``OSError`` (``ENOENT``) listing every file tried.
+
+            >>> dll = RustDLL.find("mylib")                          # doctest: +SKIP
+            >>> dll = RustDLL.find("mylib", package="mypackage")     # doctest: +SKIP
+
+        .. versionadded:: 0.2
+        """
+        tried: list[str] = []
+        for directory in _search_dirs(package, paths):
+            for file in _file_names(name):
+                candidate = os.path.join(directory, file)
+                tried.append(candidate)
+                if os.path.isfile(candidate):
+                    return cls(candidate)
+        listing = "\n  ".join(tried) or "(nowhere to look)"
+        raise OSError(errno.ENOENT, f"pyo2: found no Rust library {name!r}; tried:\n  {listing}", name)
 
     def __getattr__(self, name: str) -> RustFunction:
         if name.startswith("__") or name in ("path", "_cdll", "_functions"):
