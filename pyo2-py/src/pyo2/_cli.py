@@ -4,16 +4,21 @@
 ones exported with ``#[pyo2::export]`` with the signature the library itself
 describes (and their doc comment), then the plain ``extern "C"`` ones, whose
 signature pyo2 infers per call unless it is declared.
+
+``python -m pyo2 stubgen LIB -o mylib.pyi`` writes type stubs for them (see
+:mod:`pyo2._stubgen`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TextIO
 
 from ._dll import RustDLL
 from ._errors import Pyo2Error
+from ._stubgen import stub
 
 __all__ = ["main"]
 
@@ -59,6 +64,28 @@ def _inspect(path: str, out: TextIO) -> int:
     return status
 
 
+def _stubgen(path: str, output: str | None, out: TextIO) -> int:
+    try:
+        dll = RustDLL(path)
+    except OSError as e:
+        print(f"pyo2 stubgen: {(e.strerror or '').removeprefix('pyo2: ')}: {e.filename}", file=sys.stderr)
+        return 1
+    functions = {}
+    for name in dll._names():
+        try:
+            functions[name] = dll[name].signature
+        except Pyo2Error as e:
+            print(f"pyo2 stubgen: skipping {name}: {e}", file=sys.stderr)
+    text = stub(os.path.basename(path), functions)
+    if output is None:
+        out.write(text)
+    else:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"wrote {output}: {len(functions)} functions", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -67,5 +94,12 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     inspect = commands.add_parser("inspect", help="list the exported functions with their signatures")
     inspect.add_argument("library", metavar="LIB", help="path of the shared library (.so)")
+    stubgen = commands.add_parser("stubgen", help="write type stubs (.pyi) for the library's functions")
+    stubgen.add_argument("library", metavar="LIB", help="path of the shared library (.so)")
+    stubgen.add_argument(
+        "-o", "--output", metavar="FILE", help="the .pyi to write (default: standard output)"
+    )
     args = parser.parse_args(argv)
+    if args.command == "stubgen":
+        return _stubgen(args.library, args.output, out or sys.stdout)
     return _inspect(args.library, out or sys.stdout)
