@@ -24,14 +24,20 @@ __all__ = ["RustDLL"]
 
 
 def _file_names(name: str) -> list[str]:
-    """The file names of the cdylib of crate or lib ``name``, this platform's first."""
+    """The file names of the cdylib of crate or lib ``name``, this platform's first.
+
+    Then the names setuptools-rust gives it inside a package (the extension
+    module suffixes: ``name.cpython-311-x86_64-linux-gnu.so``, ...).
+    """
+    import importlib.machinery
+
     lib = name.replace("-", "_")
     names = [f"lib{lib}.so", f"lib{lib}.dylib", f"{lib}.dll"]
     if sys.platform == "darwin":
         names.insert(0, names.pop(1))
     elif sys.platform == "win32":
         names.insert(0, names.pop(2))
-    return names
+    return names + [lib + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES]
 
 
 def _search_dirs(package: str | None, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -69,11 +75,11 @@ class RustDLL:
 
     Its functions are attributes (``dll.test``) or items (``dll["test"]``)::
 
-        >>> dll = RustDLL("./libmylib.so")          # doctest: +SKIP
-        >>> lst = [1, 2, 3, 4, 5]
-        >>> dll.test("World", lst)                  # doctest: +SKIP
-        >>> lst                                     # doctest: +SKIP
-        [6, 2, 3, 4, 5]
+        >>> dll = RustDLL.find("pyo2-fixture")      # or RustDLL("path/to/libpyo2_fixture.so")
+        >>> lst = [1, 2, 3]
+        >>> dll.double_i64(lst)
+        >>> lst
+        [2, 4, 6]
 
     Raises ``OSError`` (with the path tried as ``filename``) when the file is
     missing or is not a loadable library.
@@ -113,7 +119,9 @@ class RustDLL:
         ``name`` is the crate name (``my-lib``) or the lib name (``my_lib``).
         The file is ``libmy_lib.so`` on Linux, ``libmy_lib.dylib`` on macOS
         and ``my_lib.dll`` on Windows (the other platforms' names are tried
-        too). It is looked for, in order, in:
+        too, then the extension-module names setuptools-rust gives a library
+        it builds into a package, ``my_lib.cpython-311-x86_64-linux-gnu.so``).
+        It is looked for, in order, in:
 
         1. each directory of ``paths``;
         2. the installed package ``package`` (a wheel that ships the
@@ -125,8 +133,8 @@ class RustDLL:
 
         Raises ``OSError`` (``ENOENT``) listing every file tried.
 
-            >>> dll = RustDLL.find("mylib")                          # doctest: +SKIP
-            >>> dll = RustDLL.find("mylib", package="mypackage")     # doctest: +SKIP
+            >>> RustDLL.find("pyo2-fixture")                         # doctest: +ELLIPSIS
+            <RustDLL '.../target/release/libpyo2_fixture.so'>
 
         .. versionadded:: 0.2
         """
@@ -194,8 +202,8 @@ class RustDLL:
     def declare(self, declaration: str) -> RustFunction:
         """Give a function its exact signature, written in Rust syntax.
 
-        >>> dll.declare("fn scale(v: &mut PyVec<f64>, k: f64) -> f64")   # doctest: +SKIP
-        >>> dll.scale([1.0, 2.0], k=3.0)                                  # doctest: +SKIP
+        >>> scale = dll.declare("fn scale(v: &mut PyVec<f64>, k: f64) -> f64")
+        >>> scale([1.0, 2.0], k=3.0)
         9.0
 
         Later calls check every argument against it (exact widths, ranges,

@@ -81,10 +81,10 @@ class RustPanic(_RustFailure):
     Example::
 
         >>> try:
-        ...     dll.get(["a"], 5)                         # doctest: +SKIP
+        ...     dll.ex_index([7], 5)  # fn ex_index(v: &[i64], i: usize) -> i64 { v[i] }
         ... except pyo2.RustPanic as e:
         ...     print(e.function, "panicked:", e)
-        get panicked: index out of bounds: the len is 1 but the index is 5
+        ex_index panicked: index out of bounds: the len is 1 but the index is 5
 
     .. versionadded:: 0.2
     """
@@ -100,7 +100,7 @@ class RustError(_RustFailure):
     Example::
 
         >>> try:
-        ...     dll.parse("x")                            # doctest: +SKIP
+        ...     dll.ex_parse("x")  # fn ex_parse(s: &str) -> Result<i64, ParseIntError>
         ... except pyo2.RustError as e:
         ...     print(e)
         invalid digit found in string
