@@ -10,5 +10,7 @@ fn word_count(text: &str) -> usize {
 /// The longest word, or `None` for a text without words.
 #[pyo2::export]
 fn longest_word(text: &str) -> Option<String> {
-    text.split_whitespace().max_by_key(|w| w.chars().count()).map(str::to_owned)
+    text.split_whitespace()
+        .max_by_key(|w| w.chars().count())
+        .map(str::to_owned)
 }
