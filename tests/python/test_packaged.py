@@ -8,17 +8,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from support import ROOT
+
+# The fresh venv must see nothing of this checkout: no PYTHONPATH (the test
+# command sets it for the other Pythons), no cargo target directory.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CARGO_TARGET_DIR")}
 
 
 def pip(*args: str, python: str = sys.executable) -> None:
-    subprocess.run([python, "-m", "pip", "-q", "--disable-pip-version-check", *args], check=True, timeout=600)
+    command = [python, "-m", "pip", "-q", "--disable-pip-version-check", *args]
+    subprocess.run(command, check=True, timeout=600, env=None if python == sys.executable else CLEAN_ENV)
 
 
 def test_the_wheel_ships_the_library_and_pyo2_loads_it(tmp_path: Path) -> None:
-    pytest.importorskip("setuptools_rust", reason="setuptools-rust is installed in the main venv only")
     dist = tmp_path / "dist"
     pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT / "examples" / "packaged"))
     pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT / "pyo2-py"))
@@ -33,7 +35,6 @@ def test_the_wheel_ships_the_library_and_pyo2_loads_it(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = str(venv / "bin" / "python")
     pip("install", "--no-index", "--find-links", str(dist), "wordtools", python=python)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CARGO_TARGET_DIR")}
     code = (
         "import wordtools, pyo2, os; "
         "print(wordtools.word_count('one two  three'), wordtools.longest_word('a quick fox'), "
@@ -41,6 +42,12 @@ def test_the_wheel_ships_the_library_and_pyo2_loads_it(tmp_path: Path) -> None:
         "print(os.path.dirname(wordtools._dll.path) == os.path.dirname(wordtools.__file__))"
     )
     out = subprocess.run(
-        [python, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path, env=env, timeout=60
+        [python, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env=CLEAN_ENV,
+        timeout=60,
     ).stdout
     assert out.split("\n")[:2] == ["3 quick None", "True"]

@@ -21,6 +21,8 @@ def __getattr__(name: str) -> object:
 """
 
 GOOD = """\
+from __future__ import annotations
+
 import fixture_lib
 
 total: int = fixture_lib.ex_add_u8(1, 2)
@@ -56,7 +58,7 @@ def module(fixture_path: Path, tmp_path: Path) -> Path:
 
 
 def mypy(directory: Path, script: str) -> subprocess.CompletedProcess[str]:
-    pytest.importorskip("mypy", reason="mypy is installed in the main venv only")
+    pytest.importorskip("mypy", reason="mypy is not installed for this Python (it does not run on PyPy)")
     (directory / "use.py").write_text(script)
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "use.py"],
