@@ -2,7 +2,7 @@
 //! re-exports it and holds the runtime it expands to (`pyo2::abi`); the
 //! documentation is on `pyo2::export`.
 //!
-//! This crate is a thin shell over [`expand::export`], which works on
+//! This crate is a thin shell over `expand::export`, which works on
 //! `proc_macro2` tokens so that it can be unit-tested.
 #![deny(missing_docs)]
 
