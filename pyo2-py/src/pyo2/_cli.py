@@ -23,11 +23,18 @@ from ._stubgen import stub
 __all__ = ["main"]
 
 
-def _inspect(path: str, out: TextIO) -> int:
+def _load(command: str, path: str) -> RustDLL | None:
+    """The library at ``path``, or None after saying why it can't be loaded."""
     try:
-        dll = RustDLL(path)
+        return RustDLL(path)
     except OSError as e:
-        print(f"pyo2 inspect: {(e.strerror or '').removeprefix('pyo2: ')}: {e.filename}", file=sys.stderr)
+        print(f"pyo2 {command}: {(e.strerror or '').removeprefix('pyo2: ')}: {e.filename}", file=sys.stderr)
+        return None
+
+
+def _inspect(path: str, out: TextIO) -> int:
+    dll = _load("inspect", path)
+    if dll is None:
         return 1
     names = dll._names()
     if not names:
@@ -65,10 +72,8 @@ def _inspect(path: str, out: TextIO) -> int:
 
 
 def _stubgen(path: str, output: str | None, out: TextIO) -> int:
-    try:
-        dll = RustDLL(path)
-    except OSError as e:
-        print(f"pyo2 stubgen: {(e.strerror or '').removeprefix('pyo2: ')}: {e.filename}", file=sys.stderr)
+    dll = _load("stubgen", path)
+    if dll is None:
         return 1
     functions = {}
     for name in dll._names():

@@ -65,7 +65,7 @@ def _parents(directory: str) -> list[str]:
     return out
 
 
-def _shape(ret: Scalar | Ret | None) -> object:
+def _ret_shape(ret: Scalar | Ret | None) -> object:
     """A return type without the spelling of a Result's error type."""
     return (ret.value, ret.optional, ret.error is None) if isinstance(ret, Ret) else ret
 
@@ -187,9 +187,9 @@ class RustDLL:
         return address
 
     def _check_matches(self, declaration: str, mine: Signature, exported: Signature) -> None:
-        if [t for _, t in mine.params] == [t for _, t in exported.params] and _shape(mine.ret) == _shape(
-            exported.ret
-        ):
+        if [t for _, t in mine.params] == [t for _, t in exported.params] and _ret_shape(
+            mine.ret
+        ) == _ret_shape(exported.ret):
             return
         raise SignatureError(
             f"{mine.name} is exported with #[pyo2::export] as `{exported}`; "

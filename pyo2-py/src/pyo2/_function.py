@@ -11,7 +11,10 @@
   which checks it with :func:`pyo2._convert.scalar` and raises the precise
   error. Both paths accept and refuse exactly the same values, with the same
   results (a differential test pins this).
-- Lists and buffers take the general path: :class:`pyo2._marshal.Marshal`.
+- When every parameter is a scalar or a view of scalars, each exact
+  ``list`` (or ``str`` / ``bytes`` for a ``&PyStr``) is packed at C speed
+  and written back inline; lists of lists, buffers and anything a converter
+  refuses take the general path, :class:`pyo2._marshal.Marshal`.
 - Without a signature, each call infers one from its values.
 
 Exported functions return their result through a 32-byte slot (see
@@ -44,7 +47,7 @@ __all__ = ["make_function"]
 # register or stack slot as an int64_t in every 64-bit C ABI, and ctypes
 # converts an int to c_void_p about twice as fast as to c_int64. The value is
 # range-checked before (the ctype itself would accept [-2**63, 2**64)).
-_WORD = ctypes.sizeof(ctypes.c_void_p) == 8
+_INT64_AS_POINTER = ctypes.sizeof(ctypes.c_void_p) == 8
 
 # One ctypes prototype per distinct C signature, shared by every library.
 _PROTOTYPES: dict[tuple[Any, ...], Any] = {}
@@ -54,7 +57,7 @@ _F32_MAX = 3.4028234663852886e38
 
 def _param_ctype(t: object) -> Any:
     if isinstance(t, Scalar):
-        return ctypes.c_void_p if (_WORD and t.kind == "int" and t.size == 8) else t.ctype
+        return ctypes.c_void_p if (_INT64_AS_POINTER and t.kind == "int" and t.size == 8) else t.ctype
     return ctypes.c_void_p  # a pointer to a PyVec header
 
 
@@ -242,16 +245,6 @@ def _new_slot() -> tuple[_abi.CSlot, int]:
     return slot, ctypes.addressof(slot)
 
 
-def _fail(state: _State, status: int, slot: tuple[_abi.CSlot, int]) -> None:
-    """The end of a fast exported call that did not return a value."""
-    try:
-        sig = state.sig
-        assert sig is not None and isinstance(sig.ret, Ret)
-        return _abi.outcome(state.name, status, sig.ret, slot[0])  # type: ignore[no-any-return]
-    finally:
-        _FREE_SLOTS.append(slot)
-
-
 def _condition(t: Scalar, name: str) -> str | None:
     """A Python expression true only for values the fast path may pass as ``t``.
 
@@ -268,11 +261,14 @@ def _condition(t: Scalar, name: str) -> str | None:
     return None  # f64: ctypes accepts exactly the values pyo2 does
 
 
+def _python_name(name: str) -> bool:
+    """Whether a Rust name can be a name in the generated code as it is."""
+    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_pyo2")
+
+
 def _usable(names: list[str]) -> bool:
     """Whether the Rust parameter names can be Python parameter names as they are."""
-    return len(set(names)) == len(names) and all(
-        n.isidentifier() and not keyword.iskeyword(n) and not n.startswith("_pyo2") for n in names
-    )
+    return len(set(names)) == len(names) and all(map(_python_name, names))
 
 
 def _source(sig: Signature) -> str:
@@ -350,7 +346,7 @@ def _scalar_fast_path(sig: Signature, names: list[str]) -> list[str]:
         "            _pyo2_push(_pyo2_s)",
         "        else:",
         "            if _pyo2_st:",
-        "                return _pyo2_fail(_pyo2_state, _pyo2_st, _pyo2_s)",
+        "                return _pyo2_finish(_pyo2_state, _pyo2_st, _pyo2_s, None, ())",
         f"            _pyo2_v = {read}",
         "            _pyo2_push(_pyo2_s)",
         "            return _pyo2_v",
@@ -508,7 +504,8 @@ def _finish(
     headers: array[int] | None,
     entries: tuple[Any, ...],
 ) -> Any:
-    """The end of a fast exported call with views: result, write-back, slot back."""
+    """The end of a fast exported call, but for a plain scalar result: result,
+    write-back of ``entries`` (none without ``headers``), slot back."""
     sig = state.sig
     assert sig is not None and isinstance(sig.ret, Ret)
     try:
@@ -543,8 +540,7 @@ def _given_by_name(sig: Signature, args: tuple[Any, ...]) -> list[tuple[str, Any
 
 
 def _py_name(name: str) -> str:
-    usable = name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_pyo2")
-    return name if usable else "rust_function"
+    return name if _python_name(name) else "rust_function"
 
 
 def _generated(
@@ -561,7 +557,6 @@ def _generated(
         "_pyo2_pop": _FREE_SLOTS.pop,
         "_pyo2_push": _FREE_SLOTS.append,
         "_pyo2_new_slot": _new_slot,
-        "_pyo2_fail": _fail,
         "_pyo2_M": _MISSING,
         "_pyo2_type": type,
         "_pyo2_int": int,

@@ -634,6 +634,11 @@ def _apply(updates: list[tuple[Any, Any]], copies: list[tuple[Any, Any]]) -> Non
         obj[:] = items
 
 
+def _bools(items: list[Any]) -> bool:
+    """Whether every item is a bool, or an int 0 or 1 (what a ``bool`` element takes)."""
+    return set(map(type, items)) <= {bool, int} and set(items) <= {0, 1}
+
+
 def pack(elem: Scalar, values: Any, total: int) -> tuple[array[Any], bytes]:
     """``total`` scalars as an array of ``elem`` and its bytes, at C speed.
 
@@ -643,7 +648,7 @@ def pack(elem: Scalar, values: Any, total: int) -> tuple[array[Any], bytes]:
     try:
         if elem is BOOL:
             items = values if isinstance(values, list) else list(values)
-            if not set(map(type, items)) <= {bool, int} or not set(items) <= {0, 1}:
+            if not _bools(items):
                 raise _Retry
             data = array("B", items)
             return data, data.tobytes()
@@ -701,7 +706,7 @@ def _scalar_array(t: Scalar, items: list[Any], where: Where, path: str, on_path:
     """``items`` as an :class:`array.array` of ``t``, checked, at C speed."""
     try:
         if t is BOOL:
-            if not set(map(type, items)) <= {bool, int} or not set(items) <= {0, 1}:
+            if not _bools(items):
                 raise TypeError
             return array("B", items)
         converted = array(t.code, items)
