@@ -24,8 +24,16 @@ def _to_f32(value: float) -> float:
 
 
 def show(value: object) -> str:
-    """A short description of a value for error messages: ``float (2.5)``."""
-    text = repr(value)
+    """A short description of a value for error messages: ``float (2.5)``.
+
+    The value's own ``__repr__`` may raise or lie; then its type and address do.
+    """
+    try:
+        text = repr(value)
+        if type(text) is not str:
+            raise TypeError
+    except Exception:
+        text = object.__repr__(value)
     if len(text) > 40:
         text = text[:37] + "..."
     return f"{type(value).__name__} ({text})"
@@ -60,18 +68,22 @@ def scalar(t: Scalar, value: Any) -> int | float | bool:
     the wrong type and ``OverflowError`` for one out of ``t``'s range.
     """
     kind = t.kind
+    cls = type(value)  # never isinstance: a lying __class__ must not count
     if kind == "float":
-        if isinstance(value, (str, bytes)) or not (
-            hasattr(type(value), "__float__") or hasattr(type(value), "__index__")
-        ):
+        if issubclass(cls, float):
+            # A float subclass is read by its real value, as ctypes, struct
+            # and array read it (its __float__ is not called).
+            result = float.__float__(value)
+        elif issubclass(cls, (str, bytes)) or not (hasattr(cls, "__float__") or hasattr(cls, "__index__")):
             raise TypeError(f"got {show(value)}, expected {t.describe()}")
-        result = float(value)
+        else:
+            result = float(value)
         if t.size == 4 and math.isfinite(result) and math.isinf(_to_f32(result)):
             # ctypes and array('f') would silently round it to inf.
             raise OverflowError(f"{value!r} is out of range for f32")
         return result
     try:
-        number = operator.index(value)
+        number = int.__index__(value) if issubclass(cls, int) else operator.index(value)
     except TypeError:
         raise TypeError(f"got {show(value)}, expected {t.describe()}") from None
     if type(number) is not int:

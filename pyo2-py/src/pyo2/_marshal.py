@@ -36,7 +36,7 @@ from ._convert import Where, scalar, show
 from ._signature import MAX_DEPTH
 from ._types import BOOL, F64, HEADER_SIZE, I64, POINTER_SIZE, PYSTR, SCALARS, U8, RType, Scalar, VecRef
 
-__all__ = ["WORD", "Marshal", "infer", "pack", "read_scalars"]
+__all__ = ["WORD", "Marshal", "apply", "infer", "pack", "read_scalars"]
 
 #: :mod:`array` type code of a ``size_t`` (headers and element pointers).
 WORD = next(code for code in "QLI" if array(code).itemsize == POINTER_SIZE)
@@ -150,7 +150,24 @@ class _Block:
 class _Node:
     """One ``PyVec`` header: where its elements come from and go back to."""
 
-    __slots__ = ("children", "data", "index", "kind", "n", "nbytes", "obj", "offset", "ptr", "slot", "t")
+    __slots__ = (
+        "children",
+        "data",
+        "export",
+        "index",
+        "kind",
+        "n",
+        "nbytes",
+        "obj",
+        "offset",
+        "packed",
+        "path",
+        "ptr",
+        "slot",
+        "src",
+        "t",
+        "where",
+    )
 
     # Set only for the kinds that use them (see ``kind``); ``ptr`` by the layout.
     children: list[_Node]
@@ -158,15 +175,25 @@ class _Node:
     slot: int
     nbytes: int
     ptr: int
+    packed: bytes
+    export: Any
+    where: Where
+    path: str
 
     def __init__(self, obj: Any, t: VecRef, kind: str, data: Any, n: int, index: int) -> None:  # noqa: PLR0917
+        #: The Python object the header stands for, and that write-back writes.
         self.obj = obj
+        #: What its items are read from: ``obj`` itself for an exact ``list``,
+        #: a plain copy of a ``list`` subclass (whose own methods may lie).
+        self.src = obj
         self.t = t
         #: "list" (scalars converted into a :class:`_Block` in ``data``, from
         #: element ``offset``), "nested" (``children``, whose element pointers
         #: start at ``slot``), "buffer" (zero-copy ``obj`` of ``nbytes``),
-        #: "copy" (a private ``bytearray`` in ``data``) or "bytes" (``data``
-        #: read in place). Only the attributes of its kind are set.
+        #: "copy" (a private ``bytearray`` in ``data``), "copyback" (a private
+        #: ``bytearray`` in ``data``, written back into the buffer ``obj``
+        #: after the call if Rust changed it from ``packed``) or "bytes"
+        #: (``data`` read in place). Only the attributes of its kind are set.
         self.kind = kind
         self.data = data
         self.n = n
@@ -208,14 +235,20 @@ def infer(value: Any, where: Where) -> RType:
 
 
 def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -> RType | None:
-    t = _SIMPLE.get(type(value))
+    cls = type(value)  # never isinstance(): a lying __class__ must not count
+    t = _SIMPLE.get(cls)
     if t is not None:
         return t
-    if isinstance(value, list):
-        if id(value) in on_path:
+    if issubclass(cls, list):
+        ident = id(value)
+        if ident in on_path:
             where.fail(ValueError, path, "the list contains itself")
         if depth > MAX_DEPTH:
             where.fail(ValueError, path, f"lists nested deeper than {MAX_DEPTH} levels")
+        # Read the items once, at C level: a subclass' __len__, __iter__ or
+        # __getitem__ is never called, and a change made meanwhile (by another
+        # thread, or by converting an item) can't make two readings disagree.
+        value = list.copy(value)
         if value:
             # Fast paths, at C speed: a list of one scalar type, or a list of
             # lists of one scalar type (rows hold no lists, so no cycles).
@@ -230,7 +263,7 @@ def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -
                     t = _SIMPLE.get(inner[0]) if inner else None
                     if t is not None and inner.count(inner[0]) == len(inner):
                         return VecRef(VecRef(t, mutable=True), mutable=True)
-        on_path.add(id(value))
+        on_path.add(ident)
         elem: RType | None = None
         first = -1
         for i, item in enumerate(value):
@@ -247,15 +280,15 @@ def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -
                 )
             if first < 0 and item_t is not None:
                 first = i
-        on_path.discard(id(value))
+        on_path.discard(ident)
         return VecRef(elem, mutable=True)  # type: ignore[arg-type]
-    if isinstance(value, bool):
+    if issubclass(cls, bool):
         return BOOL
-    if isinstance(value, int):
+    if issubclass(cls, int):
         return I64
-    if isinstance(value, float):
+    if issubclass(cls, float):
         return F64
-    if isinstance(value, (str, bytes)):
+    if issubclass(cls, (str, bytes)):
         return PYSTR
     buf = _inspect_buffer(value, where, path)
     if buf is not None:
@@ -294,6 +327,9 @@ class Marshal:
         #: Scalar lists of the current argument, converted together at its end:
         #: batches of nodes with one element type.
         self.pending: list[tuple[Scalar, list[_Node]]] | None = None
+        #: Whether a buffer is lent in place (zero copy): the call then keeps
+        #: the GIL, so no Python thread can change it while Rust holds a view.
+        self.in_place = False
 
     # -- step A ------------------------------------------------------------
 
@@ -347,39 +383,55 @@ class Marshal:
 
     def _vec(self, t: VecRef, value: Any, where: Where, path: str, on_path: set[int]) -> _Node:
         elem = t.elem
-        if isinstance(value, list):
+        cls = type(value)  # never isinstance(): a lying __class__ must not count
+        if issubclass(cls, list):
             if t.utf8:
                 where.fail(TypeError, path, f"got {show(value)}, expected a str (or UTF-8 bytes)")
-            if id(value) in on_path:
+            ident = id(value)
+            if ident in on_path:
                 where.fail(ValueError, path, "the list contains itself")
             self._lend(value, t.mutable, where, path)
+            # A subclass is read as the plain list it is (its __len__,
+            # __iter__ or __getitem__ could disagree with its contents).
+            items = value if cls is list else list.copy(value)
             if isinstance(elem, Scalar):
-                node = self._add(value, t, "list", None, len(value))
+                node = self._add(value, t, "list", None, len(items))
+                node.src = items
                 if self.pending is not None:
                     self.pending.append((elem, [node]))
                 else:
-                    data = _scalar_array(elem, value, where, path, on_path)
+                    # One C-level copy: its length is the header's, whatever
+                    # converting an item does to the list meanwhile.
+                    on_path.add(ident)
+                    data = _scalar_array(elem, list.copy(items), where, path, on_path)
+                    on_path.discard(ident)
+                    node.n = len(data)
                     node.offset = 0
                     node.data = block = _Block(elem, data, data.tobytes(), [node])
                     node.ptr = block.base if node.n else 0
                     self.blocks.append(block)
                 return node
-            node = self._add(value, t, "nested", None, len(value))
+            node = self._add(value, t, "nested", None, len(items))
+            node.src = items
             if self.pending is not None and isinstance(elem.elem, Scalar) and self._rows(node, elem):
                 return node
-            on_path.add(id(value))
-            node.children = [self._vec(elem, x, where, f"{path}[{i}]", on_path) for i, x in enumerate(value)]
-            on_path.discard(id(value))
+            on_path.add(ident)
+            rows = list.copy(items)  # converting a row can't change what the header counts
+            node.children = [self._vec(elem, x, where, f"{path}[{i}]", on_path) for i, x in enumerate(rows)]
+            node.n = len(node.children)
+            on_path.discard(ident)
             return node
-        if isinstance(value, (str, bytes)):
-            kind_name = "str" if isinstance(value, str) else "bytes"
+        if issubclass(cls, (str, bytes)):
+            kind_name = "str" if issubclass(cls, str) else "bytes"
             if t.mutable or elem != U8:
                 hint = "a bytearray or a list" if t.mutable else "&PyStr"
                 why = "is immutable" if t.mutable else "holds bytes"
                 where.fail(TypeError, path, f"got {show(value)}; a {kind_name} {why}: pass {hint}")
-            if isinstance(value, str):
+            # The text of a subclass comes from its base type (its encode,
+            # __len__ or __bytes__ could lie): length and data of one source.
+            if kind_name == "str":
                 try:
-                    encoded = value.encode("utf-8") if self.trusted else bytearray(value, "utf-8")
+                    raw = str.encode(value, "utf-8")
                 except UnicodeEncodeError as e:
                     raise UnicodeEncodeError(
                         e.encoding,
@@ -389,12 +441,14 @@ class Marshal:
                         where.message(path, e.reason),
                     ) from None
             else:
+                raw = value if cls is bytes else bytes.__getitem__(value, slice(None))
                 if t.utf8:
-                    _check_utf8(value, where, path)
-                encoded = value if self.trusted else bytearray(value)
+                    _check_utf8(raw, where, path)
             self._lend(value, False, where, path)
-            kind = "bytes" if self.trusted else "copy"
-            return self._add(value, t, kind, encoded, len(encoded))
+            if self.trusted:
+                return self._add(value, t, "bytes", raw, len(raw))
+            copy = bytearray(raw)
+            return self._add(value, t, "copy", copy, len(copy))
         buf = _inspect_buffer(value, where, path)
         if buf is None:
             where.fail(TypeError, path, f"got {show(value)}, expected a list or a buffer for {t}")
@@ -402,21 +456,32 @@ class Marshal:
             where.fail(TypeError, path, f"got {show(value)}: a buffer holds scalars, not {elem}")
         if buf.elem != elem:
             where.fail(TypeError, path, f"got a buffer of {buf.elem}, expected a buffer of {elem}")
-        if t.utf8:
-            with memoryview(value) as mv:
-                _check_utf8(mv, where, path)
-        if buf.readonly:
-            if t.mutable:
-                where.fail(
-                    TypeError, path, f"got a read-only {type(value).__name__}; {t} needs a writable buffer"
-                )
-            self._lend(value, False, where, path)
+        if buf.readonly and t.mutable:
+            where.fail(TypeError, path, f"got a read-only {cls.__name__}; {t} needs a writable buffer")
+        self._lend(value, t.mutable, where, path)
+        if buf.readonly or elem is BOOL or t.utf8:
+            # Copied: a read-only buffer may still be changed by its owner,
+            # and a bool must stay 0 or 1 (a &str UTF-8) for all of the call,
+            # so Rust gets a private copy, checked once.
             with memoryview(value) as mv:
                 copy = bytearray(mv)
-            return self._add(value, t, "copy", copy, buf.n)
-        self._lend(value, t.mutable, where, path)
-        node = self._add(value, t, "buffer", None, buf.n)
-        node.nbytes = buf.nbytes
+            size = elem.size
+            if len(copy) % size:
+                where.fail(TypeError, path, f"a buffer of {len(copy)} bytes can't hold whole {elem} items")
+            if elem is BOOL:
+                _check_bools(copy, where, path)
+            if t.utf8:
+                _check_utf8(copy, where, path)
+            if not t.mutable or buf.readonly:
+                return self._add(value, t, "copy", copy, len(copy) // size)
+            node = self._add(value, t, "copyback", copy, len(copy) // size)
+            node.packed = bytes(copy)
+            node.nbytes = len(copy)
+        else:
+            node = self._add(value, t, "buffer", None, buf.n)
+            node.nbytes = buf.nbytes
+        node.where = where
+        node.path = path
         return node
 
     def _rows(self, node: _Node, row_t: VecRef) -> bool:
@@ -425,7 +490,7 @@ class Marshal:
         Every row must be an exact ``list``, appear once, and not be lent
         already; the rows' scalars are converted with the pending lists.
         """
-        rows = node.obj
+        rows = list.copy(node.src)
         if list(map(type, rows)).count(list) != len(rows):
             return False
         ids = list(map(id, rows))
@@ -437,6 +502,7 @@ class Marshal:
         children = [_Node(row, row_t, "list", None, len(row), i) for i, row in enumerate(rows, start)]
         self.nodes += children
         node.children = children
+        node.n = len(children)
         assert self.pending is not None and isinstance(row_t.elem, Scalar)
         self.pending.append((row_t.elem, children))
         return True
@@ -451,11 +517,13 @@ class Marshal:
             else:
                 group[1].extend(nodes)
         for elem, nodes in groups.values():
+            # The headers' lengths were counted before: packing exactly
+            # that many items (or raising _Retry) keeps data and headers one.
             if len(nodes) == 1:
-                values: Any = nodes[0].obj
-                total = len(values)
+                values: Any = nodes[0].src
+                total = nodes[0].n
             else:
-                values = chain.from_iterable([node.obj for node in nodes])
+                values = chain.from_iterable([node.src for node in nodes])
                 total = sum([node.n for node in nodes])
             data, packed = pack(elem, values, total)
             block = _Block(elem, data, packed, nodes)
@@ -481,8 +549,17 @@ class Marshal:
         values: list[int] = []
         slots: list[int] = []
         keep = self.keep
+        ranges: list[tuple[int, int, _Node]] = []
         for node in nodes:
             kind = node.kind
+            if kind in {"list", "nested"}:
+                now = list.__len__(node.obj)
+                if now != node.n:
+                    raise RuntimeError(
+                        f"{self.function}(): a list argument changed size while it was converted "
+                        f"(from {node.n} to {now} items: converting an item changed it, "
+                        "or another thread did)"
+                    )
             if kind == "list":
                 values += (node.ptr, node.n)  # set by the conversion
                 continue
@@ -499,11 +576,22 @@ class Marshal:
                 cp = ctypes.c_char_p(node.data)
                 keep.append(cp)
                 ptr = (ctypes.cast(cp, ctypes.c_void_p).value or 0) if node.n else 0
-            else:  # "buffer" or "copy": export the bytearray / buffer in place
-                source = node.obj if kind == "buffer" else node.data
-                size = node.nbytes if kind == "buffer" else len(source)
-                cbuf = (ctypes.c_char * size).from_buffer(source)
-                keep.append(cbuf)
+            else:  # "buffer", "copy" or "copyback": export the buffer / bytearray in place
+                if kind != "copy":
+                    # The caller's buffer, exported for the whole call (so it
+                    # can't be resized): lent to Rust, or the copy-back target.
+                    export = (ctypes.c_char * node.nbytes).from_buffer(node.obj)
+                    keep.append(export)
+                    node.export = export
+                    if node.nbytes:
+                        start = ctypes.addressof(export)
+                        ranges.append((start, start + node.nbytes, node))
+                if kind == "buffer":
+                    cbuf = node.export
+                    self.in_place = True
+                else:
+                    cbuf = (ctypes.c_char * len(node.data)).from_buffer(node.data)
+                    keep.append(cbuf)
                 ptr = ctypes.addressof(cbuf) if node.n else 0
                 elem = node.t.elem
                 assert isinstance(elem, Scalar)
@@ -515,6 +603,8 @@ class Marshal:
                     ptr = ctypes.addressof(aligned)
             node.ptr = ptr
             values += (ptr, node.n)
+        if len(ranges) > 1:
+            _refuse_overlaps(ranges)
         if slots:
             pointers = array(WORD, slots)
             pbase = pointers.buffer_info()[0]
@@ -549,8 +639,8 @@ class Marshal:
             self._write_back_moved()
 
     def _write_back_in_place(self) -> None:
-        """No header moved: only blocks Rust wrote into (and misaligned copies) go back."""
-        updates: list[tuple[Any, Any]] = []
+        """No header moved: only blocks Rust wrote into (and copies of buffers) go back."""
+        updates: list[tuple[Any, int, Any]] = []
         for block in self.blocks:
             if not block.mutable or block.data.tobytes() == block.packed:
                 continue
@@ -558,20 +648,37 @@ class Marshal:
             if block.elem is BOOL:
                 items = list(map(bool, items))
             if len(block.nodes) == 1:
-                updates.append((block.nodes[0].obj, items))
+                node = block.nodes[0]
+                updates.append((node.obj, node.n, items))
                 continue
             for node in block.nodes:
                 if node.t.mutable:
-                    updates.append((node.obj, items[node.offset : node.offset + node.n]))
-        copies = [node.data for node in self.nodes if node.kind == "buffer" and isinstance(node.data, tuple)]
-        _apply(updates, copies)
+                    updates.append((node.obj, node.n, items[node.offset : node.offset + node.n]))
+        copies: list[tuple[Any, Any]] = []
+        for node in self.nodes:
+            if node.kind == "buffer" and isinstance(node.data, tuple):
+                copies.append(node.data)
+            elif node.kind == "copyback" and node.data != node.packed:
+                copies.append(self._copy_back(node, bytes(node.data)))
+        apply(self.function, updates, copies)
+
+    def _copy_back(self, node: _Node, data: bytes) -> tuple[Any, bytes]:
+        """The copy-back of a buffer Rust got a copy of; raise if it changed meanwhile."""
+        if node.export.raw != node.packed:
+            node.where.fail(
+                RuntimeError,
+                node.path,
+                "the buffer was changed (by another thread) while Rust worked on a copy of it; "
+                "nothing was written back",
+            )
+        return (node.export, data)
 
     def _write_back_moved(self) -> None:
         """Some header changed: compute every list's contents from the headers."""
         nodes = self.nodes
         values = self.headers.tolist()
         by_address: dict[int, _Node] | None = None
-        updates: list[tuple[Any, Any]] = []
+        updates: list[tuple[Any, int, Any]] = []
         copies: list[tuple[Any, Any]] = []
         for node in nodes:
             if not node.t.mutable:
@@ -588,7 +695,7 @@ class Marshal:
                     items = block.data[node.offset : node.offset + n].tolist()
                 else:
                     items = read_scalars(elem, ptr, n)
-                updates.append((node.obj, list(map(bool, items)) if elem is BOOL else items))
+                updates.append((node.obj, node.n, list(map(bool, items)) if elem is BOOL else items))
             elif kind == "nested":
                 if by_address is None:
                     base = self.headers.buffer_info()[0]
@@ -598,19 +705,25 @@ class Marshal:
                 else:
                     addresses = (ctypes.c_size_t * n).from_address(ptr)[:] if n else []
                 assert isinstance(elem, VecRef)
-                updates.append((node.obj, [_element(by_address, elem, a) for a in addresses]))
-            elif kind == "buffer":
+                updates.append((node.obj, node.n, [_element(by_address, elem, a) for a in addresses]))
+            elif kind in ("buffer", "copyback"):
                 if isinstance(node.data, tuple):
                     copies.append(node.data)
-                if not same:
+                if same and kind == "copyback":
+                    if node.data != node.packed:
+                        copies.append(self._copy_back(node, bytes(node.data)))
+                elif not same:
                     assert isinstance(elem, Scalar)
                     if n != node.n:
                         raise ValueError(
                             f"{self.function}(): Rust resized the view of a {type(node.obj).__name__}; "
                             "a buffer's length can't change"
                         )
-                    copies.append((node.obj, ctypes.string_at(ptr, n * elem.size)))
-        _apply(updates, copies)
+                    data = ctypes.string_at(ptr, n * elem.size)
+                    if elem is BOOL and data.translate(None, b"\x00\x01"):
+                        raise ValueError(f"{self.function}(): Rust pointed a bool view at bytes not 0 or 1")
+                    copies.append(self._copy_back(node, data) if kind == "copyback" else (node.obj, data))
+        apply(self.function, updates, copies)
 
     def release(self) -> None:
         """Drop every export and C buffer of this call (buffers can resize again)."""
@@ -622,16 +735,54 @@ class Marshal:
         self.headers = self.pointers = self.before = None
 
 
-def _apply(updates: list[tuple[Any, Any]], copies: list[tuple[Any, Any]]) -> None:
-    """Write everything computed: buffer copies, then list contents."""
+def _refuse_overlaps(ranges: list[tuple[int, int, _Node]]) -> None:
+    """Raise ``ValueError`` if two lent buffers share memory and one is ``&mut``.
+
+    Judged by address ranges, not identity: two memoryviews of one bytearray,
+    or overlapping numpy views, are different objects over the same bytes.
+    """
+    ranges.sort(key=lambda r: r[0])
+    for i, (_, end, a) in enumerate(ranges):
+        for start, _, b in ranges[i + 1 :]:
+            if start >= end:
+                break
+            if a.t.mutable or b.t.mutable:
+                first, second = (a, b) if a.index < b.index else (b, a)
+                other = second.where.param + (f" item {second.path}" if second.path else "")
+                first.where.fail(
+                    ValueError,
+                    first.path,
+                    f"its buffer shares memory with parameter {other} ({second.t}), and one of them is "
+                    "&mut; Rust forbids aliasing a &mut (pass a copy, or slices that don't overlap)",
+                )
+
+
+def apply(function: str, updates: list[tuple[Any, int, Any]], copies: list[tuple[Any, Any]]) -> None:
+    """Write everything computed: buffer copies, then list contents; all or nothing.
+
+    Each list must still have the length it had when it was converted: if
+    another thread (or a side effect) changed it, its new items would be lost,
+    so nothing is written and ``RuntimeError`` is raised. Lists are written
+    through the ``list`` type itself (a subclass' ``__setitem__`` is not
+    called), which can't fail half way.
+    """
+    for obj, n, _ in updates:
+        now = list.__len__(obj)
+        if now != n:
+            raise RuntimeError(
+                f"{function}(): a list passed for a &mut parameter changed size during the call "
+                f"(from {n} to {now} items); nothing was written back"
+            )
     for target, source in copies:
         if isinstance(target, ctypes.Array):
             ctypes.memmove(target, source, ctypes.sizeof(target))
         else:
             with memoryview(target) as mv, mv.cast("B") as raw:
                 raw[:] = source
-    for obj, items in updates:
-        obj[:] = items
+    setitem = list.__setitem__
+    whole = slice(None)
+    for obj, _, items in updates:
+        setitem(obj, whole, items)
 
 
 def _bools(items: list[Any]) -> bool:
@@ -647,8 +798,8 @@ def pack(elem: Scalar, values: Any, total: int) -> tuple[array[Any], bytes]:
     """
     try:
         if elem is BOOL:
-            items = values if isinstance(values, list) else list(values)
-            if not _bools(items):
+            items = list(values)  # one C-level copy, checked and converted
+            if len(items) != total or not _bools(items):
                 raise _Retry
             data = array("B", items)
             return data, data.tobytes()
@@ -664,6 +815,13 @@ def pack(elem: Scalar, values: Any, total: int) -> tuple[array[Any], bytes]:
     data = array(elem.code)
     data.frombytes(packed)
     return data, packed
+
+
+def _check_bools(data: bytearray, where: Where, path: str) -> None:
+    """Raise ``ValueError`` (naming the item) unless every byte is 0 or 1."""
+    if data.translate(None, b"\x00\x01"):
+        i = next(i for i, byte in enumerate(data) if byte > 1)
+        where.fail(ValueError, f"{path}[{i}]", f"{data[i]} is not a bool (a bool buffer holds only 0 and 1)")
 
 
 def _check_utf8(data: Any, where: Where, path: str) -> None:
@@ -717,7 +875,7 @@ def _scalar_array(t: Scalar, items: list[Any], where: Where, path: str, on_path:
         pass
     # Slow path, only to name the first bad item.
     for i, item in enumerate(items):
-        if item is items or id(item) in on_path:
+        if id(item) in on_path:
             where.fail(ValueError, f"{path}[{i}]", "the list contains itself")
         try:
             scalar(t, item)
