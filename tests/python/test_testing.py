@@ -68,3 +68,20 @@ def test_the_strategies_follow_the_rust_types(args: tuple[Any, ...]) -> None:
 def test_a_function_without_a_signature_is_refused(lib: pyo2.RustDLL) -> None:
     with pytest.raises(TypeError, match="no signature"):
         arguments(lib.noop)
+
+
+def test_without_hypothesis_the_import_error_says_what_to_install() -> None:
+    from support import run_python
+
+    result = run_python(
+        "import sys; sys.modules['hypothesis'] = None\n"  # as if Hypothesis were not installed
+        "import pyo2\n"
+        "try:\n"
+        "    import pyo2.testing\n"
+        "except ImportError as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "ImportError pyo2.testing needs Hypothesis: pip install 'pyo2[testing]' (or pip install hypothesis)"
+    )

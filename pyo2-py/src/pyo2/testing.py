@@ -19,8 +19,9 @@ their Rust type, any ``f32``/``f64`` (NaN and infinities included), text
 that is valid UTF-8 for ``&str``, ``str`` or ``bytes`` for ``&PyStr``, and
 lists of any of these, nested as the type says.
 
-This module needs Hypothesis (``pip install hypothesis``); ``import pyo2``
-does not.
+This module needs Hypothesis (``pip install pyo2[testing]``); ``import
+pyo2`` does not. Without it, ``import pyo2.testing`` raises an ``ImportError``
+that says what to install.
 
 .. versionadded:: 0.2
 """
@@ -29,7 +30,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError as e:  # pragma: no cover - tested in a subprocess
+    raise ImportError(
+        "pyo2.testing needs Hypothesis: pip install 'pyo2[testing]' (or pip install hypothesis)",
+        name=e.name,
+    ) from None
 
 from ._types import U8, RType, Scalar, Signature, VecRef
 
