@@ -28,8 +28,9 @@ def test_each_crate_package_has_its_licence_and_readme(crate: str) -> None:
 
 
 def test_the_wheel_has_the_licence_extras_classifiers_and_urls(tmp_path: Path) -> None:
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
+        [*pip_wheel, "-w", str(tmp_path), "."],
         cwd=ROOT / "pyo2-py",
         check=True,
         timeout=600,
