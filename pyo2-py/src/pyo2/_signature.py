@@ -7,7 +7,8 @@ Accepted::
 ``TYPE`` is a scalar (``i8 … u64``, ``isize``, ``usize``, ``f32``, ``f64``,
 ``bool``), ``&PyStr``, ``&PyVec<T>`` or ``&mut PyVec<T>`` with ``T`` any
 ``TYPE``; paths may be spelled ``pyo2::PyVec`` and references may carry a
-lifetime (``&'a PyStr``). ``RET`` is a scalar or ``()``.
+lifetime (``&'a PyStr``). ``RET`` is a scalar or ``()``. Names are Rust identifiers (Unicode ones
+too); a raw identifier ``r#in`` is the name ``in``, as Rust's symbol is.
 
 The descriptor of a function exported with ``#[pyo2::export]`` is parsed the
 same way (``exported=True``), with more types: parameters may also be
@@ -17,12 +18,17 @@ same way (``exported=True``), with more types: parameters may also be
 
 from __future__ import annotations
 
+import keyword
 import re
+from typing import TYPE_CHECKING
 
 from ._errors import SignatureError
 from ._types import SCALARS, U8, Owned, Ret, RType, Scalar, Signature, VecRef
 
-__all__ = ["MAX_DEPTH", "parse_descriptor", "parse_signature"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["MAX_DEPTH", "parse_descriptor", "parse_signature", "python_name", "python_parameters"]
 
 #: Deepest nesting of ``PyVec`` a signature (or an inferred value) may have.
 MAX_DEPTH = 32
@@ -31,7 +37,7 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<lifetime>'[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<ident>(?:r\#)?[^\W\d]\w*)
   | (?P<string>"[^"]*")
   | (?P<number>[0-9]+)
   | (?P<punct>->|::|[&<>(),:;\[\]*{}+=!?.\#@%^|~/-])
@@ -100,11 +106,17 @@ class _Parser:
             raise self.fail(f"expected {what or repr(text)}")
 
     def ident(self, what: str) -> str:
+        """A name: a Rust identifier, without the ``r#`` of a raw one."""
         tok = self.tok
         if tok.kind != "ident":
             raise self.fail(f"expected {what}")
+        name = tok.text[2:] if tok.text.startswith("r#") else tok.text
+        # The token is any run of word characters; Rust (like Python) takes
+        # only XID_Start XID_Continue*, which isidentifier() checks.
+        if not name.isidentifier():
+            raise self.fail(f"expected {what}: a letter or '_', then letters, digits or '_'")
         self.i += 1
-        return tok.text
+        return name
 
     def signature(self) -> Signature:
         self.accept("pub")
@@ -125,7 +137,10 @@ class _Parser:
             name_tok = self.tok
             pname = self.ident("a parameter name or ')'")
             if pname in seen:
-                raise self.fail(f"parameter {pname!r} appears twice", name_tok)
+                raise self.fail(
+                    f"parameter {pname!r} of fn {name} appears twice; give each parameter its own name",
+                    name_tok,
+                )
             seen.add(pname)
             self.expect(":")
             params.append((pname, self.type(1)))
@@ -257,9 +272,67 @@ class _Parser:
         return VecRef(elem, mutable)
 
 
+def python_name(name: str) -> bool:
+    """Whether Python source can spell the Rust name ``name`` as it is.
+
+    Not: a Python keyword (``in``, ``lambda``, ``None``), ``__debug__`` (it
+    can't be assigned, so not a parameter or a function name), a name starting
+    with ``_pyo2`` (the generated code's own names), or a name that Python's
+    NFKC normalisation of identifiers would change (``ﬁ`` is read as ``fi``).
+    Soft keywords (``match``, ``type``, ``_``) are fine.
+    """
+    if not name.isidentifier() or keyword.iskeyword(name) or name == "__debug__" or name.startswith("_pyo2"):
+        return False
+    if name.isascii():
+        return True
+    import unicodedata  # only for non-ASCII names
+
+    return unicodedata.normalize("NFKC", name) == name
+
+
+def python_parameters(names: Sequence[str]) -> tuple[list[str], int]:
+    """Python parameter names for the Rust ones, and how many of them are positional-only.
+
+    A Rust name Python can spell (see :func:`python_name`) is kept; any
+    other gets ``arg{i}`` (plus ``_`` until it is unique) and makes it and
+    every parameter before it positional-only. The generated function takes
+    keyword arguments by the Rust names all the same (``**{"in": 1}``); this
+    is what ``inspect.signature`` and the type stubs show.
+    """
+    keep = [python_name(n) and names.count(n) == 1 for n in names]
+    taken = {n for n, k in zip(names, keep) if k}
+    out: list[str] = []
+    for i, (rust, kept) in enumerate(zip(names, keep)):
+        name = rust
+        if not kept:
+            name = f"arg{i}"
+            while name in taken:
+                name += "_"
+            taken.add(name)
+        out.append(name)
+    positional = max((i + 1 for i, kept in enumerate(keep) if not kept), default=0)
+    return out, positional
+
+
 def parse_descriptor(text: str) -> Signature:
-    """Parse the signature line of an exported function's descriptor."""
-    return _Parser(text, exported=True).signature()
+    """Parse the signature line of an exported function's descriptor.
+
+    The text comes from the library: anything that isn't a signature of
+    identifiers and known types is refused here, before any name of it can
+    reach generated code.
+    """
+    try:
+        return _Parser(text, exported=True).signature()
+    except SignatureError as e:
+        found = re.match(r"\s*fn\s+([^\s(]+)", text)
+        name = f"fn {found.group(1)!r}" if found else "a function"
+        raise SignatureError(
+            f"the #[pyo2::export] descriptor of {name} does not parse: {e.reason} "
+            "(build the library with the pyo2 crate of this version, or fix a hand-written descriptor)",
+            e.text,
+            e.column,
+            e.token,
+        ) from None
 
 
 def parse_signature(text: str) -> Signature:
