@@ -19,14 +19,14 @@ def test_finds_the_workspace_build_by_crate_or_lib_name(
     monkeypatch.chdir(ROOT / "tests" / "python")  # parents are searched for target/
     for name in ("pyo2-fixture", "pyo2_fixture"):
         dll = pyo2.RustDLL.find(name)
-        assert Path(dll.path).resolve() == fixture_path.resolve()
+        assert Path(pyo2.library_path(dll)).resolve() == fixture_path.resolve()
         assert dll.ex_add_u8(1, 2) == 3
 
 
 def test_finds_a_library_in_given_directories_first(fixture_path: Path, tmp_path: Path) -> None:
     shutil.copy(fixture_path, tmp_path / "libpyo2_fixture.so")
     dll = pyo2.RustDLL.find("pyo2-fixture", paths=[tmp_path])
-    assert dll.path == str(tmp_path / "libpyo2_fixture.so")
+    assert pyo2.library_path(dll) == str(tmp_path / "libpyo2_fixture.so")
 
 
 def test_finds_a_library_shipped_in_an_installed_package(
@@ -40,7 +40,7 @@ def test_finds_a_library_shipped_in_an_installed_package(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
     dll = pyo2.RustDLL.find("pyo2_fixture", package="shipped")
-    assert Path(dll.path).parent == package
+    assert Path(pyo2.library_path(dll)).parent == package
     assert dll.ex_greet("package") == "Hello, package!"
 
 

@@ -47,6 +47,8 @@ def test_public_names_have_one_home() -> None:
         "RustPanic",
         "Signature",
         "SignatureError",
+        "declare",
+        "library_path",
         "parse_signature",
     ]
     for name in pyo2.__all__:

@@ -9,9 +9,13 @@ through a ``&mut PyVec`` is written back into the Python lists::
     lst = [1, 2, 3, 4, 5]
     dll.test('World', lst)
     print(lst)          # [6, 2, 3, 4, 5]
+
+Every attribute of a ``RustDLL`` may be a library function (one named
+``declare`` or ``path`` wins over pyo2's): :func:`declare` and
+:func:`library_path` always reach pyo2's.
 """
 
-from ._dll import RustDLL
+from ._dll import RustDLL, declare, library_path
 from ._errors import Pyo2Error, RustError, RustPanic, SignatureError
 from ._protocol import RustFunction
 from ._signature import parse_signature
@@ -25,6 +29,8 @@ __all__ = [
     "RustPanic",
     "Signature",
     "SignatureError",
+    "declare",
+    "library_path",
     "parse_signature",
 ]
 

@@ -23,7 +23,7 @@ class RustFunction(Protocol):
        are checked against the real Rust types, take keyword arguments, return
        owned values (``String`` → ``str``, ``Vec<T>`` → ``list``, ``None``),
        and raise :class:`pyo2.RustError` / :class:`pyo2.RustPanic`;
-    2. :meth:`RustDLL.declare`: calls are checked against the declaration,
+    2. :func:`pyo2.declare` (``dll.declare``): calls are checked against the declaration,
        take keyword arguments, and return the declared type;
     3. otherwise each call infers one from the values passed (``int`` →
        ``i64``, ``float`` → ``f64``, ``str``/``bytes`` → ``&PyStr``, ``list``

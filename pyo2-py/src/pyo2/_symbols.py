@@ -1,7 +1,10 @@
 """The names of the functions a shared library exports, read from its file.
 
-Used only to suggest close names for an unknown function and for ``dir()``.
-ELF (Linux, BSD) is read; on other formats the list is empty.
+Used only for ``dir(dll)``, ``help(dll)``, ``python -m pyo2 inspect`` /
+``stubgen`` and to suggest close names for an unknown function: which
+symbols a ``dll.NAME`` reaches is decided by their address (see
+:class:`pyo2._dll._Library`). ELF (Linux, BSD) is read; on other formats
+the list is empty.
 """
 
 from __future__ import annotations
