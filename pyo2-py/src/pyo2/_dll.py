@@ -328,7 +328,7 @@ def _shadowing(dll: RustDLL, name: str) -> RustFunction | None:
     defined = state.shadows.get(name)
     if defined is None:
         try:
-            _address(state, name)
+            state.cdll[name]
             defined = True
         except AttributeError:
             defined = False
@@ -549,8 +549,10 @@ class RustDLL:
         return _function(self, _state(self), name)
 
     def __dir__(self) -> list[str]:
-        state = _state(self)
         names = {n for n in object.__dir__(self) if n.startswith("__") and n.endswith("__")}
+        state = vars(self).get(_STATE)
+        if not isinstance(state, _State):
+            return sorted(names)
         names.update(_PUBLIC)
         names.update(n for n in [*_names(state), *state.functions] if not n.startswith("__"))
         return sorted(names)
