@@ -118,3 +118,13 @@ def test_stubgen_reports_a_missing_library(tmp_path: Path) -> None:
     result = stubgen(tmp_path / "nope.so")
     assert result.returncode == 1
     assert "no such file" in result.stderr
+
+
+def test_the_stub_is_python_and_names_what_it_leaves_out(module: Path) -> None:
+    """Every stub compiles; a function whose descriptor is unreadable (here
+    from another ABI version) is a comment saying why, not a missing line."""
+    text = (module / "fixture_lib.pyi").read_text(encoding="utf-8")
+    compile(text, "fixture_lib.pyi", "exec")
+    assert "# 'ex_future' is not in this stub: unreadable descriptor:" in text
+    assert "ABI version 2" in text
+    assert "def ex_future(" not in text
