@@ -14,30 +14,33 @@ import pyo2
 from pyo2 import _function, _marshal
 from support import run_python
 
-# Every kind of argument inference knows; fresh objects each time (one list
-# passed twice where one is &mut is refused, rightly).
-KINDS: list[Callable[[], Any]] = [
-    lambda: 1,
-    lambda: 2.5,
-    lambda: True,
-    lambda: "s",
-    lambda: b"b",
-    lambda: [1, 2],
-    lambda: [1.5],
-    lambda: [True, False],
-    lambda: [[1]],  # a nested list: the general inferred path
-    lambda: [],
-    lambda: bytearray(b"x"),
+# Every kind of argument inference knows, ``n`` items long where that means
+# something; fresh objects each time (one list passed twice where one is
+# &mut is refused, rightly).
+KINDS: list[Callable[[int], Any]] = [
+    lambda n: n,
+    lambda n: 2.5,
+    lambda n: True,
+    lambda n: "s" * n,
+    lambda n: b"b" * n,
+    lambda n: [1] * n,
+    lambda n: [1.5] * n,
+    lambda n: [True] * n,
+    lambda n: [[1] for _ in range(n % 3)] + [[2, 3]],  # nested lists: the general inferred path
+    lambda n: [],
+    bytearray,
 ]
 
 
 def arguments(i: int) -> list[Any]:
     """The arguments of the ``i``-th distinct shape: ``i`` written in base
-    ``len(KINDS)``, one argument per digit (so arities and kinds both vary)."""
+    ``len(KINDS)``, one argument per digit (so arities and kinds both vary),
+    and lists of 1 to 700 items (so do the struct formats)."""
     out = []
+    n = 1 + i % 700
     while True:
         i, digit = divmod(i, len(KINDS))
-        out.append(KINDS[digit]())
+        out.append(KINDS[digit](n))
         if not i:
             return out
 
