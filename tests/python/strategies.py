@@ -182,3 +182,24 @@ ANYTHING = st.recursive(
     lambda children: st.lists(children, max_size=4),
     max_leaves=12,
 )
+
+
+# -- hostile objects (the adversarial suite) --------------------------------------
+
+from adversarial.hostile import KINDS, build  # noqa: E402
+
+
+def hostile_specs() -> st.SearchStrategy[dict[str, Any]]:
+    """A hostile object as plain data (kind and items), to build in another process."""
+    return st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(sorted(KINDS)),
+            "items": st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(-3, 3), max_size=5),
+        }
+    )
+
+
+def hostile_objects() -> st.SearchStrategy[Any]:
+    """Lists that lie (subclasses with lying dunders, fake lists, lying items) and
+    lists whose conversion changes them."""
+    return hostile_specs().map(lambda spec: build(spec["kind"], spec["items"]))

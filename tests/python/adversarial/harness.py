@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import math
 import os
 import select
 import signal
@@ -138,7 +139,9 @@ def attempt(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Outcome:
     outcome = Outcome()
     try:
         result = function(*args, **kwargs)
-    except Exception as e:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # SystemExit from a lying dunder is an outcome too
         outcome.raised = type_name(type(e))
         outcome.message = str(e)
     else:
@@ -152,7 +155,8 @@ def same_contents(x: Any, expected: list[Any]) -> bool:
     """Whether list ``x`` really holds ``expected`` (its items' types included)."""
     items = list.copy(x)
     return len(items) == len(expected) and all(
-        type(a) is type(b) and (a == b or (a != a and b != b)) for a, b in zip(items, expected)
+        type(a) is type(b) and (a == b or (math.isnan(a) and math.isnan(b)) if type(a) is float else a == b)
+        for a, b in zip(items, expected)
     )
 
 
@@ -301,9 +305,7 @@ def verdict(expect: Expect, outcome: Outcome) -> None:
         pytest.skip(outcome.skipped)
     errors = list(outcome.problems)
     if outcome.raised is None:
-        if not expect.succeeds:
-            errors.append(f"returned {outcome.value}, expected {expect}")
-        elif expect.returns is not ANY and outcome.value != repr(expect.returns):
+        if not expect.succeeds or (expect.returns is not ANY and outcome.value != repr(expect.returns)):
             errors.append(f"returned {outcome.value}, expected {expect}")
     elif expect.raises is None or outcome.raised != type_name(expect.raises):
         errors.append(f"raised {outcome.raised}: {outcome.message!r}; expected {expect}")
@@ -361,7 +363,7 @@ class Worker:
 
     def _start(self) -> subprocess.Popen[bytes]:
         self.close()
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (kept open across cases)
         env = {**os.environ, "RUST_BACKTRACE": "0", "PYTHONFAULTHANDLER": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _WORKER, str(self.library), str(TESTS_PYTHON)],

@@ -83,7 +83,7 @@ class EverythingLies(list):  # type: ignore[type-arg]
     def __eq__(self, other: object) -> bool:
         return True
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 class Honest(list):  # type: ignore[type-arg]
@@ -93,7 +93,7 @@ class Honest(list):  # type: ignore[type-arg]
 class FakeList:
     """Not a list, but ``isinstance(x, list)`` says it is."""
 
-    __class__ = property(lambda self: list)  # type: ignore[assignment]
+    __class__ = property(lambda self: list)
 
     def __init__(self, items: list[Any], length: int | None = None) -> None:
         self.items = items
@@ -175,7 +175,7 @@ class FloatRaises(float):
 class FakeInt:
     """Not an int, but ``isinstance(x, int)`` says it is; ``__index__`` says 5."""
 
-    __class__ = property(lambda self: int)  # type: ignore[assignment]
+    __class__ = property(lambda self: int)
 
     def __index__(self) -> int:
         return 5
@@ -184,7 +184,7 @@ class FakeInt:
 class FakeFloat:
     """Not a float, but ``isinstance(x, float)`` says it is."""
 
-    __class__ = property(lambda self: float)  # type: ignore[assignment]
+    __class__ = property(lambda self: float)
 
     def __float__(self) -> float:
         return 5.0
@@ -293,7 +293,7 @@ class ByteArrayOther(bytearray):
 class FakeStr:
     """Not a str, but ``isinstance(x, str)`` says it is."""
 
-    __class__ = property(lambda self: str)  # type: ignore[assignment]
+    __class__ = property(lambda self: str)
 
     def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
         return b"hello"
@@ -308,7 +308,7 @@ class FakeStr:
 class FakeBytes:
     """Not bytes, but ``isinstance(x, bytes)`` says it is."""
 
-    __class__ = property(lambda self: bytes)  # type: ignore[assignment]
+    __class__ = property(lambda self: bytes)
 
     def __len__(self) -> int:
         return 5
@@ -318,7 +318,8 @@ class FakeBytes:
 
 
 def buffer_liar(data: bytes, length: int) -> Any:
-    """An object whose buffer (``__buffer__``, Python 3.12+) holds ``data`` but whose ``len`` says ``length``."""
+    """An object whose buffer (``__buffer__``, Python 3.12+) holds ``data``
+    but whose ``len`` says ``length``."""
 
     class BufferLiar:
         def __buffer__(self, flags: int) -> memoryview:

@@ -78,11 +78,11 @@ class Effect:
 
 
 class IntEffect(Effect):
-    __class__ = property(lambda self: int)  # type: ignore[assignment]
+    __class__ = property(lambda self: int)
 
 
 class FloatEffect(Effect):
-    __class__ = property(lambda self: float)  # type: ignore[assignment]
+    __class__ = property(lambda self: float)
 
 
 def _item(kind: str, value: int, effect: Callable[[], object]) -> Any:
@@ -135,12 +135,9 @@ def _during_conversion(effect: str, kind: str, path: str) -> Callable[[pyo2.Rust
 for _effect in SIDE_EFFECTS:
     for _kind in ("i64", "f64"):
         for _path in PATHS:
-            if _path == "inferred":
-                # Inference takes real ints and floats only: the item that claims to be one is refused.
-                _expect = raises(TypeError)
-            else:
-                # Raised, or Rust saw the list as the side effect left it: nothing lost either way.
-                _expect = RAISES_OR_KEEPS
+            # Inference takes real ints and floats only: the item that claims to be one is
+            # refused. Otherwise: raised, or Rust saw the list as the side effect left it.
+            _expect = raises(TypeError) if _path == "inferred" else RAISES_OR_KEEPS
             SUITE.add(
                 f"{_effect}-during-conversion-{_kind}-{_path}",
                 _expect,
@@ -217,11 +214,12 @@ def _call_slow(dll: pyo2.RustDLL, family: Family, path: str, arg: Any) -> Outcom
 def _list_while_running(action: str, path: str) -> Callable[[pyo2.RustDLL], Outcome]:
     def case(dll: pyo2.RustDLL) -> Outcome:
         lst = [1, 2, 3]
-        do: Callable[[], object] = {
+        actions: dict[str, Callable[[], object]] = {
             "append": lambda: lst.append(4),
             "clear": lst.clear,
             "pop": lst.pop,
-        }[action]
+        }
+        do = actions[action]
         with Meddler(do) as meddler:
             outcome = _call_slow(dll, SLEEP_DOUBLE, path, lst)
         outcome.check(meddler.runs == 1 and not meddler.errors, f"the meddler failed: {meddler.errors}")
@@ -286,7 +284,7 @@ def _buffer_while_running(make: str, action: str, path: str) -> Callable[[pyo2.R
         do: Callable[[], object] = {
             "append": lambda: target.append(9),
             "clear": lambda: target.__delitem__(slice(None)),
-            "release": lambda: obj.release(),
+            "release": obj.release if action == "release" else int,
         }[action]
         with Meddler(do) as meddler:
             outcome = _call_slow(dll, SLEEP_BUMP, path, obj)
