@@ -4,7 +4,10 @@
 
 - With a signature (exported or declared), the function is generated with
   the Rust parameter names (as :mod:`dataclasses` generates ``__init__``), so
-  Python binds positional and keyword arguments itself. When every parameter
+  Python binds positional and keyword arguments itself. A name Python can't
+  spell as it is (``in``, ``__debug__``, one NFKC changes) never reaches the
+  source: the parameters are then positional-only, and keyword arguments by
+  the Rust names are bound by :func:`_keywords`. When every parameter
   is a scalar, its fast path checks each argument's exact type and range
   and calls ctypes directly; any argument that doesn't clear that (another
   type, a subclass, out of range, NaN for f32…) goes to the general path,
@@ -26,14 +29,14 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import keyword
 from array import array
 from typing import TYPE_CHECKING, Any
 
 from . import _abi
 from ._convert import Where
 from ._errors import RustError, RustPanic
-from ._marshal import WORD, Marshal, _Retry, infer, pack, read_scalars
+from ._marshal import WORD, Marshal, _Retry, apply, infer, pack, read_scalars
+from ._signature import python_name, python_parameters
 from ._types import BOOL, F64, HEADER_SIZE, I64, PYSTR, U8, Owned, Ret, RType, Scalar, Signature, VecRef
 
 if TYPE_CHECKING:
@@ -50,7 +53,13 @@ __all__ = ["make_function"]
 _INT64_AS_POINTER = ctypes.sizeof(ctypes.c_void_p) == 8
 
 # One ctypes prototype per distinct C signature, shared by every library.
+# Inferred calls need one per arity and mix of C types, so the cache is
+# cleared when full (a function keeps its prototype alive on its own).
 _PROTOTYPES: dict[tuple[Any, ...], Any] = {}
+_MAX_PROTOTYPES = 256
+#: Bounds of each function's caches of inferred calls (:class:`_State`).
+_MAX_SHAPES = 64
+_MAX_INFERRED = 64
 
 _F32_MAX = 3.4028234663852886e38
 
@@ -75,9 +84,63 @@ def prototype(sig: Signature) -> Any:
         key = (None if sig.ret is None else sig.ret.ctype, *params)
     proto = _PROTOTYPES.get(key)
     if proto is None:
-        # CFUNCTYPE calls release the GIL while Rust runs.
-        proto = _PROTOTYPES[key] = ctypes.CFUNCTYPE(*key)
+        if len(_PROTOTYPES) >= _MAX_PROTOTYPES:
+            _PROTOTYPES.clear()
+        proto = _PROTOTYPES[key] = _new_prototype(key[0], key[1:])
     return proto
+
+
+def _new_prototype(restype: Any, argtypes: tuple[Any, ...]) -> Any:
+    """``ctypes.CFUNCTYPE(restype, *argtypes)`` without its cache, which never
+    forgets a signature (inferred calls can have any number of them).
+
+    Calls through it release the GIL while Rust runs.
+    """
+    try:  # what ctypes.CFUNCTYPE is built on, in CPython and PyPy alike
+        from _ctypes import FUNCFLAG_CDECL as _CDECL
+        from _ctypes import CFuncPtr as _CFuncPtr
+    except ImportError:  # pragma: no cover - a ctypes without them: its cache it is
+        return ctypes.CFUNCTYPE(restype, *argtypes)
+
+    class CFunctionType(_CFuncPtr):  # what CFUNCTYPE makes
+        _argtypes_ = argtypes
+        _restype_ = restype
+        _flags_ = _CDECL
+
+    return CFunctionType
+
+
+# C functions that keep the GIL while Rust runs, by (address, signature):
+# for calls that lend a buffer in place (see Marshal.in_place).
+_HELD: dict[tuple[int, Signature], Any] = {}
+
+
+def _holding_gil(address: int, sig: Signature | None) -> Any:
+    """The C function at ``address`` with ``sig``, called without releasing the GIL.
+
+    A buffer lent in place is memory that any Python thread could write while
+    Rust holds a ``&[T]`` or ``&mut [T]`` over it; keeping the GIL for the call
+    means none can (``ctypes.PYFUNCTYPE`` semantics).
+    """
+    assert sig is not None
+    key = (address, sig)
+    function = _HELD.get(key)
+    if function is None:
+        from _ctypes import FUNCFLAG_CDECL as _CDECL
+        from _ctypes import FUNCFLAG_PYTHONAPI as _PYTHONAPI
+        from _ctypes import CFuncPtr as _CFuncPtr
+
+        base = prototype(sig)
+
+        class HeldFunctionType(_CFuncPtr):  # what ctypes.PYFUNCTYPE makes
+            _argtypes_ = base._argtypes_
+            _restype_ = base._restype_
+            _flags_ = _CDECL | _PYTHONAPI
+
+        if len(_HELD) >= _MAX_PROTOTYPES:
+            _HELD.clear()
+        function = _HELD[key] = HeldFunctionType(address)
+    return function
 
 
 class _State:
@@ -118,6 +181,8 @@ def _call(state: _State, sig: Signature, c: Any, args: tuple[Any, ...], trusted:
         return c(*c_args)
     try:
         marshal.layout()
+        if marshal.in_place:
+            c = _holding_gil(state.address, sig)
         result = c(*marshal.c_args(c_args))
         marshal.write_back()
     finally:
@@ -132,6 +197,8 @@ def _call_exported(state: _State, c: Any, ret: Ret, marshal: Marshal, c_args: li
         return _abi.outcome(state.name, c(*c_args, address), ret, slot)
     try:
         marshal.layout()
+        if marshal.in_place:
+            c = _holding_gil(state.address, state.sig)
         status = c(*marshal.c_args(c_args), address)
         try:
             result = _abi.outcome(state.name, status, ret, slot)
@@ -166,7 +233,10 @@ def _inferred(state: _State, args: tuple[Any, ...], kwargs: dict[str, Any]) -> N
         return _inferred_general(state, args)
     function = state.shapes.get(shape)
     if function is None:
-        function = state.shapes[shape] = _shape_function(state, shape)
+        function = _shape_function(state, shape)
+        if len(state.shapes) >= _MAX_SHAPES:  # bounded: calls can have any number of shapes
+            state.shapes.clear()
+        state.shapes[shape] = function
     function(*args)
     return None
 
@@ -178,7 +248,10 @@ def _inferred_general(state: _State, args: tuple[Any, ...]) -> None:
     sig = Signature(state.name, params)
     c = state.inferred.get(sig)
     if c is None:
-        c = state.inferred[sig] = prototype(sig)(state.address)
+        c = prototype(sig)(state.address)
+        if len(state.inferred) >= _MAX_INFERRED:  # bounded, as shapes
+            state.inferred.clear()
+        state.inferred[sig] = c
     _call(state, sig, c, args, trusted=False)
 
 
@@ -262,8 +335,10 @@ def _condition(t: Scalar, name: str) -> str | None:
 
 
 def _python_name(name: str) -> bool:
-    """Whether a Rust name can be a name in the generated code as it is."""
-    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_pyo2")
+    """Whether a Rust name can be a name in the generated code as it is (see
+    :func:`pyo2._signature.python_name`: not a keyword, ``__debug__``, ``_pyo2…``
+    or changed by NFKC)."""
+    return python_name(name)
 
 
 def _usable(names: list[str]) -> bool:
@@ -272,23 +347,45 @@ def _usable(names: list[str]) -> bool:
 
 
 def _source(sig: Signature) -> str:
-    """The source of the function for a signature whose names are usable.
+    """The source of the function for ``sig``.
 
     Every parameter defaults to a private sentinel and extra positional
     arguments are collected, so that a wrong count reaches :func:`_arity`
     (whose message shows the Rust signature) instead of Python's binding
     error. ``_pyo2_template`` has the plain parameter list, for
     ``inspect.signature`` (through ``__wrapped__``).
+
+    When the Rust names are usable (:func:`_usable`), they are the
+    parameters and Python binds keyword arguments itself. Otherwise (a
+    keyword such as ``in``, ``__debug__``, a name NFKC changes…) no Rust name
+    reaches the source: the parameters are positional-only ``_pyo2_p{i}``,
+    and keyword arguments, by the Rust names, are bound by :func:`_keywords`.
     """
-    names = [n for n, _ in sig.params]
+    rust = [n for n, _ in sig.params]
+    keywords = _usable(rust)
+    if keywords:
+        names = rust
+        template = ", ".join(names)
+    else:
+        names = [f"_pyo2_p{i}" for i in range(len(rust))]
+        sig = Signature(sig.name, tuple(zip(names, (t for _, t in sig.params))), sig.ret)
+        shown, positional = python_parameters(rust)
+        template = ", ".join([*shown[:positional], "/", *shown[positional:]])
     params = ", ".join(names)
     args = f"({params},)" if names else "()"
     defaults = "".join(f"{n}=_pyo2_M, " for n in names)
     missing = " or ".join(["_pyo2_extra", *(f"{n} is _pyo2_M" for n in names)])
-    lines = [
-        f"def _pyo2_template({params}): pass",
-        f"def {_py_name(sig.name)}({defaults}*_pyo2_extra):",
-    ]
+    lines = [f"def _pyo2_template({template}): pass"]
+    if keywords:
+        lines.append(f"def {_py_name(sig.name)}({defaults}*_pyo2_extra):")
+    else:
+        slash = "/, " if names else ""
+        lines += [
+            f"def {_py_name(sig.name)}({defaults}{slash}*_pyo2_extra, **_pyo2_kw):",
+            "    if _pyo2_kw:",
+            f"        _pyo2_args = _pyo2_keywords(_pyo2_state, {args}, _pyo2_extra, _pyo2_kw)",
+            "        return _pyo2_general(_pyo2_state, _pyo2_args)",
+        ]
     # The fast paths need no arity check of their own: a missing argument is
     # the sentinel, which no fast-path test or converter accepts.
     ret = sig.ret
@@ -394,7 +491,7 @@ def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
             "            else:",
         ]
         if back:
-            lines.append(f"                _pyo2_back(_pyo2_h, {entries})")
+            lines.append(f"                _pyo2_back(_pyo2_h, {entries}, _pyo2_state.name)")
         lines.append("                return _pyo2_r")
         return lines
     headers = "_pyo2_h" if vecs else "None"
@@ -434,6 +531,8 @@ def _list_converter(elem: Scalar, exact: type | None = None) -> Callable[[Any], 
         if exact is not None and list(map(type, value)).count(exact) != n:
             raise _Retry
         data, packed = pack(elem, value, n)
+        if len(value) != n:  # converting an item changed the list: the general path explains
+            raise _Retry
         return (data.buffer_info()[0] if n else 0, n, data, packed)
 
     return convert
@@ -479,9 +578,12 @@ def _text_converter(utf8: bool) -> Callable[[Any], tuple[int, int, Any, bytes]]:
 
 
 def _flat_back(
-    headers: array[int], entries: tuple[tuple[list[Any], tuple[int, int, Any, bytes], int, Scalar], ...]
+    headers: array[int],
+    entries: tuple[tuple[list[Any], tuple[int, int, Any, bytes], int, Scalar], ...],
+    function: str,
 ) -> None:
-    """Write back the ``&mut`` lists of a flat fast call that Rust changed, all or nothing."""
+    """Write back the ``&mut`` lists of a flat fast call that Rust changed, all or nothing
+    (and not at all if one changed size meanwhile: see :func:`pyo2._marshal.apply`)."""
     values = headers.tolist()
     updates = []
     for obj, (ptr0, n0, data, packed), k, elem in entries:
@@ -492,9 +594,8 @@ def _flat_back(
             items = data.tolist()
         else:  # Rust moved the view (swapped it with another one)
             items = read_scalars(elem, ptr, n)
-        updates.append((obj, list(map(bool, items)) if elem is BOOL else items))
-    for obj, items in updates:
-        obj[:] = items
+        updates.append((obj, n0, list(map(bool, items)) if elem is BOOL else items))
+    apply(function, updates, [])
 
 
 def _finish(
@@ -515,10 +616,10 @@ def _finish(
             raise  # nothing is written back after a panic
         except (RustError, ValueError):
             if headers is not None:
-                _flat_back(headers, entries)
+                _flat_back(headers, entries, state.name)
             raise
         if headers is not None:
-            _flat_back(headers, entries)
+            _flat_back(headers, entries, state.name)
         return result
     finally:
         _FREE_SLOTS.append(slot)
@@ -539,7 +640,31 @@ def _given_by_name(sig: Signature, args: tuple[Any, ...]) -> list[tuple[str, Any
     return [(n, a) for (n, _), a in zip(sig.params, args) if a is not _MISSING]
 
 
+def _keywords(
+    state: _State, args: tuple[Any, ...], extra: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, ...]:
+    """The arguments of a call with keywords to a function whose Rust names
+    Python can't spell: bound by the Rust names (or their NFKC form, which is
+    what Python makes of ``f(ﬁ=1)``), or the TypeError :func:`_bind` raises."""
+    sig = state.sig
+    assert sig is not None
+    names = [n for n, _ in sig.params]
+    spelled: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        name = key
+        if key not in names:
+            import unicodedata
+
+            same = [n for n in names if unicodedata.normalize("NFKC", n) == key]
+            if len(same) == 1 and same[0] not in kwargs:
+                name = same[0]
+        spelled[name] = value
+    given = [a for a in args if a is not _MISSING]  # positional-only: the ones given come first
+    return _bind(sig, (*given, *extra), spelled)
+
+
 def _py_name(name: str) -> str:
+    """The name of the generated ``def`` (``__name__`` is set to the Rust name after)."""
     return name if _python_name(name) else "rust_function"
 
 
@@ -569,23 +694,15 @@ def _generated(
         "_pyo2_finish": _finish,
         **(_converters(sig) if converters is None else converters),
         "_pyo2_arity": _arity,
+        "_pyo2_keywords": _keywords,
     }
     source = _source(sig)
-    exec(compile(source, f"<pyo2 {sig}>", "exec"), namespace)  # generated from a parsed signature
+    # Generated from a parsed signature; no name in it comes from Rust unless
+    # Python can spell it as it is (see _source). The file name is only shown.
+    exec(compile(source, f"<pyo2 {sig}>".replace("\0", ""), "exec"), namespace)
     function: Callable[..., Any] = namespace[_py_name(sig.name)]
     function.__wrapped__ = namespace["_pyo2_template"]  # type: ignore[attr-defined]
     return function
-
-
-def _bound(state: _State, sig: Signature) -> Callable[..., Any]:
-    """A function for parameter names Python can't use as they are (``in``, …)."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        if kwargs or len(args) != len(sig.params):
-            args = _bind(sig, args, kwargs)
-        return _general(state, args)
-
-    return call
 
 
 def _bind(sig: Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -618,7 +735,7 @@ def make_function(dll: RustDLL, name: str, address: int, sig: Signature | None) 
 
         doc = f"fn {name}(...): the signature is inferred from the values of each call."
     else:
-        function = _generated(state, sig) if _usable([n for n, _ in sig.params]) else _bound(state, sig)
+        function = _generated(state, sig)
         doc = str(sig) + (f"\n\n{sig.doc}" if sig.doc else "")
     function.__name__ = function.__qualname__ = name
     function.__module__ = "pyo2"
