@@ -12,8 +12,18 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 
 
 def library(crate: str, lib: str) -> Path:
-    """Build ``crate`` (release) and return the path of its cdylib ``lib``."""
-    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", crate], cwd=ROOT, check=True)
+    """Build ``crate`` (release) and return the path of its cdylib ``lib``.
+
+    ``PYO2_FIXTURE``, when set, is the fixture library to use instead, built
+    elsewhere (``scripts/_asan.sh``: with AddressSanitizer); nothing is built.
+    """
+    fixture = os.environ.get("PYO2_FIXTURE")
+    if fixture and crate == "pyo2-fixture":
+        path = Path(fixture).resolve()
+        assert path.is_file(), f"PYO2_FIXTURE: no such library {path}"
+        return path
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}  # no ASan runtime in cargo
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", crate], cwd=ROOT, check=True, env=env)
     path = TARGET / f"lib{lib}.so"
     assert path.exists(), path
     return path
