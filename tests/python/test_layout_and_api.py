@@ -50,6 +50,7 @@ def test_public_names_have_one_home() -> None:
         "declare",
         "library_path",
         "parse_signature",
+        "reload",
     ]
     for name in pyo2.__all__:
         obj = getattr(pyo2, name)

@@ -11,11 +11,11 @@ through a ``&mut PyVec`` is written back into the Python lists::
     print(lst)          # [6, 2, 3, 4, 5]
 
 Every attribute of a ``RustDLL`` may be a library function (one named
-``declare`` or ``path`` wins over pyo2's): :func:`declare` and
-:func:`library_path` always reach pyo2's.
+``declare``, ``path`` or ``reload`` wins over pyo2's): :func:`declare`,
+:func:`library_path` and :func:`reload` always reach pyo2's.
 """
 
-from ._dll import RustDLL, declare, library_path
+from ._dll import RustDLL, declare, library_path, reload
 from ._errors import Pyo2Error, RustError, RustPanic, SignatureError
 from ._protocol import RustFunction
 from ._signature import parse_signature
@@ -32,6 +32,7 @@ __all__ = [
     "declare",
     "library_path",
     "parse_signature",
+    "reload",
 ]
 
 __version__ = "0.2.0"

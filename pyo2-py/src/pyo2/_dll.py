@@ -14,6 +14,7 @@ reachable: ``dlsym()`` also finds its dependencies' symbols (libc's
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import errno
 import os
@@ -32,27 +33,39 @@ if TYPE_CHECKING:
 
     from ._protocol import RustFunction
 
-__all__ = ["RustDLL", "declare", "function_names", "library_path"]
+__all__ = ["RustDLL", "declare", "function_names", "library_path", "reload"]
 
 
-def _file_names(name: str) -> list[str]:
-    """The file names of the cdylib of crate or lib ``name``, this platform's first.
+# ---------------------------------------------------------------------------
+# RustDLL.find: where cargo, or a package, put the library.
 
-    Then the names setuptools-rust gives it inside a package (the extension
-    module suffixes: ``name.cpython-311-x86_64-linux-gnu.so``, ...).
-    """
-    import importlib.machinery
+#: How long ``cargo metadata`` may take before find() walks up for ``target/`` instead.
+_CARGO_TIMEOUT = 10.0
+#: The kinds of cargo target that are a library (``cargo metadata``'s ``kind``).
+_LIB_KINDS = frozenset({"lib", "rlib", "dylib", "cdylib", "staticlib", "proc-macro"})
 
-    lib = name.replace("-", "_")
-    names = [f"lib{lib}.so", f"lib{lib}.dylib", f"{lib}.dll"]
+
+def _lib_name(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def _shared_file(lib: str) -> str:
+    """The file name cargo gives the cdylib ``lib`` on this platform."""
+    if sys.platform == "win32":
+        return f"{lib}.dll"
     if sys.platform == "darwin":
-        names.insert(0, names.pop(1))
-    elif sys.platform == "win32":
-        names.insert(0, names.pop(2))
-    return names + [lib + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+        return f"lib{lib}.dylib"
+    return f"lib{lib}.so"
 
 
-def _search_dirs(package: str | None, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+def _described(libs: list[str]) -> str:
+    return " or ".join(_shared_file(lib) for lib in libs)
+
+
+def _explicit_dirs(package: str | None, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """The directories of ``paths=`` and of the installed package ``package``, in that order."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        raise TypeError("RustDLL.find(): paths= takes a list of directories, not one path")
     dirs = [os.fspath(p) for p in paths]
     if package is not None:
         import importlib.util
@@ -63,11 +76,36 @@ def _search_dirs(package: str | None, paths: Iterable[str | os.PathLike[str]]) -
         dirs += list(spec.submodule_search_locations or [])
         if spec.origin and not spec.submodule_search_locations:
             dirs.append(os.path.dirname(spec.origin))
-    target = os.environ.get("CARGO_TARGET_DIR")
-    roots = [target] if target else [os.path.join(d, "target") for d in _parents(os.getcwd())]
-    for root in roots:
-        dirs += [os.path.join(root, "release"), os.path.join(root, "debug")]
-    return dirs
+    return [d for d in dirs if isinstance(d, str)]
+
+
+def _in_directory(directory: str, libs: list[str]) -> str | None:
+    """The file of the first of ``libs`` in ``directory`` (of ``paths=`` or a package).
+
+    This platform's cdylib name (``libx.so``), then the extension-module names
+    setuptools-rust gives a library it builds into a package: this Python's
+    (``x.cpython-311-x86_64-linux-gnu.so``, ``x.abi3.so``, ``x.so``), then any
+    other Python's (``x.*.so``; ``.pyd`` on Windows).
+    """
+    import importlib.machinery
+
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
+    for lib in libs:
+        for file in [_shared_file(lib), *(lib + suffix for suffix in suffixes)]:
+            candidate = os.path.join(directory, file)
+            if os.path.isfile(candidate):
+                return candidate
+        try:
+            others = sorted(
+                f for f in os.listdir(directory) if f.startswith(lib + ".") and f.endswith(suffixes[-1])
+            )
+        except OSError:
+            continue
+        for file in others:
+            candidate = os.path.join(directory, file)
+            if os.path.isfile(candidate):
+                return candidate
+    return None
 
 
 def _parents(directory: str) -> list[str]:
@@ -75,6 +113,339 @@ def _parents(directory: str) -> list[str]:
     while os.path.dirname(out[-1]) != out[-1]:
         out.append(os.path.dirname(out[-1]))
     return out
+
+
+def _cargo_metadata(start: str) -> dict[str, Any] | None:
+    """``cargo metadata --no-deps`` of the cargo project around ``start``.
+
+    ``None`` when no ``Cargo.toml`` is in ``start`` or a parent, cargo is not
+    on ``PATH``, or it fails or takes longer than ``_CARGO_TIMEOUT`` seconds.
+    """
+    if not any(os.path.isfile(os.path.join(d, "Cargo.toml")) for d in _parents(start)):
+        return None
+    import shutil
+
+    cargo = shutil.which("cargo")
+    if cargo is None:
+        return None
+    import json
+    import subprocess
+
+    command = [cargo, "metadata", "--format-version", "1", "--no-deps", "--offline"]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=start,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_CARGO_TIMEOUT,
+            check=False,
+        )
+        data = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("target_directory"), str):
+        return None
+    return data
+
+
+class _Crate:
+    """A library of the workspace that find()'s name names, from ``cargo metadata``."""
+
+    __slots__ = ("crate_types", "lib", "manifest", "package")
+
+    def __init__(self, package: str, lib: str, crate_types: list[str], manifest: str) -> None:
+        self.package = package
+        self.lib = lib
+        self.crate_types = crate_types
+        self.manifest = manifest
+
+
+def _crates_named(metadata: dict[str, Any], name: str) -> list[_Crate]:
+    """The workspace's libraries whose package or lib name is ``name`` (``-`` and
+    ``_`` alike): ``[lib] name = "x"`` may differ from the package name."""
+    lib = _lib_name(name)
+    out = []
+    for package in metadata.get("packages") or []:
+        package_name = str(package.get("name", ""))
+        for target in package.get("targets") or []:
+            kinds = [str(k) for k in target.get("kind") or []]
+            if not _LIB_KINDS.intersection(kinds):
+                continue
+            target_lib = _lib_name(str(target.get("name", "")))
+            if lib in (_lib_name(package_name), target_lib):
+                types = [str(t) for t in target.get("crate_types") or kinds]
+                out.append(_Crate(package_name, target_lib, types, str(package.get("manifest_path", ""))))
+    return out
+
+
+def _walked_target_dirs(start: str) -> list[str]:
+    """Without cargo: ``$CARGO_TARGET_DIR``, else each ``target/`` in ``start`` and its parents."""
+    env = os.environ.get("CARGO_TARGET_DIR") or os.environ.get("CARGO_BUILD_TARGET_DIR")
+    if env:
+        return [os.path.join(start, env)]
+    return [t for t in (os.path.join(d, "target") for d in _parents(start)) if os.path.isdir(t)]
+
+
+def _subdirs(directory: str) -> list[str]:
+    try:
+        with os.scandir(directory) as entries:
+            return sorted(e.path for e in entries if not e.name.startswith(".") and e.is_dir())
+    except OSError:
+        return []
+
+
+def _is_profile_dir(directory: str) -> bool:
+    """Whether cargo put a profile's build here: ``debug``, ``release``, or a
+    custom profile's directory (cargo keeps a ``.fingerprint`` in each)."""
+    name = os.path.basename(directory)
+    return name in ("debug", "release") or os.path.isdir(os.path.join(directory, ".fingerprint"))
+
+
+def _profile_dirs(target_dir: str) -> list[str]:
+    """Every profile directory of a target directory: ``<target>/<profile>``
+    and, for builds with ``--target TRIPLE``, ``<target>/<triple>/<profile>``."""
+    out = []
+    for entry in _subdirs(target_dir):
+        if _is_profile_dir(entry):
+            out.append(entry)
+        elif "-" in os.path.basename(entry):  # a triple: x86_64-unknown-linux-gnu, wasm32-wasip1...
+            out += [d for d in _subdirs(entry) if _is_profile_dir(d)]
+    return out
+
+
+def _newest_build(target_dirs: list[str], libs: list[str]) -> str | None:
+    """The most recently built cdylib of ``libs`` in any profile of ``target_dirs``."""
+    import stat
+
+    best: str | None = None
+    best_time = -1
+    for target_dir in target_dirs:
+        for profile in _profile_dirs(target_dir):
+            for lib in libs:
+                candidate = os.path.join(profile, _shared_file(lib))
+                try:
+                    st = os.stat(candidate)
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode) and st.st_mtime_ns > best_time:
+                    best, best_time = candidate, st.st_mtime_ns
+    return best
+
+
+def _static_build(target_dirs: list[str], libs: list[str]) -> str | None:
+    """A Rust library of ``libs`` that is not a cdylib (``.rlib``, ``.rmeta``, ``.a``), if built."""
+    for target_dir in target_dirs:
+        for profile in _profile_dirs(target_dir):
+            for lib in libs:
+                for file in (f"lib{lib}.rlib", f"lib{lib}.a", f"{lib}.lib"):
+                    if os.path.isfile(os.path.join(profile, file)):
+                        return os.path.join(profile, file)
+            deps = os.path.join(profile, "deps")
+            try:
+                files = sorted(os.listdir(deps))
+            except OSError:
+                continue
+            for lib in libs:
+                for file in files:
+                    if file.startswith(f"lib{lib}-") and file.endswith((".rlib", ".rmeta")):
+                        return os.path.join(deps, file)
+    return None
+
+
+_CRATE_TYPE_HINT = 'add crate-type = ["cdylib"] to [lib] in Cargo.toml and build again'
+_BUILD_HINT = "run cargo build (or cargo build --release) first"
+
+
+def _not_found(
+    name: str,
+    *,
+    libs: list[str],
+    explicit: list[str],
+    start: str,
+    target_dirs: list[str],
+    metadata: dict[str, Any] | None,
+    crates: list[_Crate],
+) -> OSError:
+    """find()'s ``OSError``: where it looked, and what to do about it."""
+    where = []
+    if explicit:
+        where.append("in " + ", ".join(explicit))
+    if target_dirs:
+        dirs = " or ".join(target_dirs)
+        where.append(f"under the cargo target directory {dirs} (any profile, any --target triple)")
+    message = f"pyo2: found no Rust library {name!r} ({_described(libs)}) " + " or ".join(where)
+    if not target_dirs:
+        nowhere = f"no cargo target directory in {start} or its parents"
+        message = message.rstrip() + (f", and {nowhere}" if where else f": {nowhere}")
+    static = _static_build(target_dirs, libs)
+    if crates and not any("cdylib" in c.crate_types for c in crates):
+        crate = crates[0]
+        message += (
+            f": the crate {crate.package!r} ({crate.manifest}) builds no shared library "
+            f"(its crate-type: {', '.join(crate.crate_types)}); {_CRATE_TYPE_HINT}"
+        )
+    elif static is not None and not crates:
+        message += f": found {static}, a Rust library but not a shared one; {_CRATE_TYPE_HINT}"
+    elif crates:
+        message += f"; {_BUILD_HINT}"
+    elif metadata is not None:
+        libraries = sorted(
+            {
+                str(t.get("name", ""))
+                for p in metadata.get("packages") or []
+                for t in p.get("targets") or []
+                if _LIB_KINDS.intersection(t.get("kind") or [])
+            }
+        )
+        shown = ", ".join(libraries[:10]) + (", ..." if len(libraries) > 10 else "") or "none"
+        root = metadata.get("workspace_root", start)
+        message += (
+            f": the cargo workspace at {root} has no library {name!r} (it has: {shown}); "
+            "build that crate, or pass paths=[its target/release]"
+        )
+    elif target_dirs:
+        message += f"; {_BUILD_HINT}"
+    else:
+        message += "; run from inside the crate, set CARGO_TARGET_DIR, or pass paths=[...]"
+    return OSError(errno.ENOENT, message, name)
+
+
+def _find(name: str, package: str | None, paths: Iterable[str | os.PathLike[str]]) -> str:
+    """The file :meth:`RustDLL.find` loads (see there)."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"RustDLL.find() takes a crate or lib name (a non-empty str), got {name!r}")
+    libs = [_lib_name(name)]
+    explicit = _explicit_dirs(package, paths)
+    for directory in explicit:  # given directories first; the first with the library wins
+        found = _in_directory(directory, libs)
+        if found is not None:
+            return found
+    start = os.getcwd()
+    metadata = _cargo_metadata(start)  # at most once per find()
+    crates: list[_Crate] = []
+    if metadata is not None:
+        crates = _crates_named(metadata, name)
+        target_dirs = [str(metadata["target_directory"])]
+    else:
+        target_dirs = _walked_target_dirs(start)
+    for crate in crates:
+        if crate.lib not in libs:
+            libs.append(crate.lib)
+    if len(libs) > 1:  # the crate's [lib] name, which differs from its package name
+        for directory in explicit:
+            found = _in_directory(directory, libs[1:])
+            if found is not None:
+                return found
+    found = _newest_build(target_dirs, libs)
+    if found is not None:
+        return found
+    raise _not_found(
+        name,
+        libs=libs,
+        explicit=explicit,
+        start=start,
+        target_dirs=target_dirs,
+        metadata=metadata,
+        crates=crates,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Loading a library again after it was rebuilt.
+#
+# dlopen() of a path it has loaded returns the library already loaded, even
+# when the file has changed since (glibc matches the path first; macOS and
+# Windows do much the same): a notebook that rebuilds and loads again would
+# keep calling the old code. So pyo2 remembers, for each file it loaded, the
+# identity of each version it saw, and loads a changed file from a private
+# copy (a new path and a new inode), in a directory of its own removed at exit.
+
+#: Per library file (by real path): for each version loaded (device, inode,
+#: mtime, size), the file that was dlopen()ed for it: the path itself for the
+#: first, a private copy for each later one.
+_VERSIONS: dict[str, dict[tuple[int, int, int, int], str]] = {}
+_VERSIONS_LOCK = _thread.allocate_lock()
+#: [(the directory of private copies, the pid that made it)], once made.
+_COPIES: list[tuple[str, int]] = []
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _has_dir(path: str) -> bool:
+    return os.sep in path or (os.altsep is not None and os.altsep in path)
+
+
+def _load(path: str) -> tuple[_Library, str]:
+    """dlopen() ``path`` as it is on disk now: the library and the file loaded.
+
+    A path without a directory is left to the loader's search (as by ctypes).
+    """
+    if not _has_dir(path):
+        return _Library(path), path
+    with _VERSIONS_LOCK:
+        try:
+            key = os.path.realpath(path)
+            identity = _identity(os.stat(path))
+        except (OSError, ValueError):
+            return _Library(path), path  # the loader says what is wrong
+        versions = _VERSIONS.get(key)
+        file = path if versions is None else versions.get(identity)
+        if file is None:
+            file, identity = _private_copy(path, identity)
+        cdll = _Library(file)
+        _VERSIONS.setdefault(key, {})[identity] = file
+        return cdll, file
+
+
+def _private_copy(path: str, identity: tuple[int, int, int, int]) -> tuple[str, tuple[int, int, int, int]]:
+    """Copy the library at ``path`` (a version not loaded yet) into this
+    process's private directory: the copy's path and the version copied."""
+    import shutil
+
+    for _ in range(3):  # a build may be writing the file right now: copy a version that held still
+        try:
+            base = _copies_dir()
+            directory = os.path.join(base, f"{len(os.listdir(base))}-{identity[2]}-{identity[3]}")
+            os.mkdir(directory)
+            copy = os.path.join(directory, os.path.basename(path))
+            shutil.copyfile(path, copy)
+            after = _identity(os.stat(path))
+        except OSError as e:
+            raise _CopyError(
+                e.errno or errno.EIO,
+                f"pyo2: the library changed since it was loaded, and a copy to load it again failed: {e}",
+                path,
+            ) from None
+        if after == identity:
+            return copy, identity
+        identity = after
+    return copy, identity
+
+
+class _CopyError(OSError):
+    """A changed library could not be copied to be loaded again."""
+
+
+def _copies_dir() -> str:
+    """This process's directory of private copies, made once and removed at exit."""
+    if not _COPIES or _COPIES[0][1] != os.getpid():  # a forked child makes its own
+        import atexit
+        import tempfile
+
+        directory = tempfile.mkdtemp(prefix="pyo2-libraries-")
+        _COPIES[:] = [(directory, os.getpid())]
+        atexit.register(_remove_copies, directory, os.getpid())
+    return _COPIES[0][0]
+
+
+def _remove_copies(directory: str, pid: int) -> None:
+    if os.getpid() == pid:  # not in a forked child: the parent still uses them
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------
@@ -242,14 +613,17 @@ class _Library(ctypes.CDLL):
 #: no ``dll.NAME`` and no library function reaches it.
 _STATE = " pyo2"
 #: RustDLL's public attributes, which a library function of the same name hides.
-_PUBLIC = ("declare", "find", "path")
+_PUBLIC = ("declare", "find", "path", "reload")
 
 
 class _State:
-    __slots__ = ("cdll", "described", "functions", "names", "path", "shadows")
+    __slots__ = ("cdll", "described", "file", "functions", "names", "path", "shadows")
 
-    def __init__(self, path: str, cdll: _Library) -> None:
+    def __init__(self, path: str, file: str, cdll: _Library) -> None:
+        #: The path as the user gave it.
         self.path = path
+        #: The file loaded: ``path``, or a private copy of a changed library.
+        self.file = file
         self.cdll = cdll
         #: Every function handed out, by name (the ones reachable as attributes
         #: are also in the instance ``__dict__``).
@@ -316,7 +690,7 @@ def _address(state: _State, name: str) -> int:
 
 def _names(state: _State) -> list[str]:
     if state.names is None:
-        state.names = [n for n in exported_functions(state.path) if not n.startswith(_abi.SIG_PREFIX)]
+        state.names = [n for n in exported_functions(state.file) if not n.startswith(_abi.SIG_PREFIX)]
     return state.names
 
 
@@ -418,6 +792,26 @@ def library_path(dll: RustDLL) -> str:
     return _state(dll).path
 
 
+def reload(dll: RustDLL) -> RustDLL:
+    """Load the library of ``dll`` again from its path: the code on disk now.
+
+    The same as ``dll.reload()``, which it is unless the library has a
+    function named ``reload`` of its own. For a notebook or a REPL: rebuild
+    with cargo, then ``dll = pyo2.reload(dll)``. Returns a new
+    :class:`RustDLL` (of the same class) for ``pyo2.library_path(dll)``,
+    as ``RustDLL(path)`` does, without the declarations made on ``dll``
+    (the signatures may have changed with the code).
+
+    The old ``dll`` and every function taken from it keep calling the old
+    code, which stays loaded: unloading a library whose functions may still
+    be referenced is unsafe. A file that has not changed is not loaded twice
+    (the new object shares the loaded library).
+
+    .. versionadded:: 0.2
+    """
+    return type(dll)(_state(dll).path)
+
+
 def function_names(dll: RustDLL) -> list[str]:
     """The sorted names of the functions the library defines, from its file
     (ELF only: empty elsewhere), without pyo2's descriptor symbols."""
@@ -501,14 +895,24 @@ class RustDLL:
         >>> lst
         [2, 4, 6]
 
-    Every name is the library's: ``dll.find``, ``dll.declare`` and
-    ``dll.path`` are the library's functions of those names if it has any,
-    and pyo2's otherwise (``RustDLL.find``, :func:`pyo2.declare` and
-    :func:`pyo2.library_path` are pyo2's whatever the library defines).
-    Names starting with ``__`` are reachable only as items. Only functions
-    the library itself defines are found, never a symbol of a library it
-    depends on (libc's ``abort``, ``free``...). ``dir(dll)`` and
-    ``help(dll)`` list the functions (of an ELF library).
+    Every name is the library's: ``dll.find``, ``dll.declare``,
+    ``dll.path`` and ``dll.reload`` are the library's functions of those
+    names if it has any, and pyo2's otherwise (``RustDLL.find``,
+    :func:`pyo2.declare`, :func:`pyo2.library_path` and :func:`pyo2.reload`
+    are pyo2's whatever the library defines). Names starting with ``__`` are
+    reachable only as items. Only functions the library itself defines are
+    found, never a symbol of a library it depends on (libc's ``abort``,
+    ``free``...). ``dir(dll)`` and ``help(dll)`` list the functions (of an
+    ELF library).
+
+    Rebuilt libraries: ``RustDLL(path)`` loads the file as it is now. If this
+    process already loaded ``path`` and the file has changed since (another
+    inode, modification time or size: cargo built it again), the new version
+    is loaded from a private copy (in a temporary directory removed at exit),
+    since the system loader would hand back the old one; ``dll.path`` is
+    still ``path``. :func:`pyo2.reload` (``dll.reload()``) does this for a
+    loaded library. Earlier objects and their functions keep the old code,
+    which stays loaded.
 
     Raises ``OSError`` (with the path tried as ``filename``) when the file is
     missing or is not a loadable library.
@@ -521,14 +925,15 @@ class RustDLL:
         if not isinstance(path, str):
             raise TypeError(f"RustDLL() takes a str or os.PathLike path, got {type(path).__name__}")
         try:
-            cdll = _Library(path)
+            cdll, file = _load(path)
+        except _CopyError:
+            raise
         except OSError as e:
-            has_dir = os.sep in path or (os.altsep is not None and os.altsep in path)
-            missing = has_dir and not os.path.exists(path)
+            missing = _has_dir(path) and not os.path.exists(path)
             code = errno.ENOENT if missing else errno.ENOEXEC
             what = "no such file" if missing else f"not a loadable library ({e})"
             raise OSError(code, f"pyo2: can't load the Rust library: {what}", path) from None
-        vars(self)[_STATE] = _State(path, cdll)
+        vars(self)[_STATE] = _State(path, file, cdll)
 
     def __repr__(self) -> str:
         state = vars(self).get(_STATE)
@@ -567,37 +972,39 @@ class RustDLL:
     ) -> RustDLL:
         """Find a Rust library by its crate or lib name and load it.
 
-        ``name`` is the crate name (``my-lib``) or the lib name (``my_lib``).
-        The file is ``libmy_lib.so`` on Linux, ``libmy_lib.dylib`` on macOS
-        and ``my_lib.dll`` on Windows (the other platforms' names are tried
-        too, then the extension-module names setuptools-rust gives a library
-        it builds into a package, ``my_lib.cpython-311-x86_64-linux-gnu.so``).
-        It is looked for, in order, in:
+        ``name`` is the crate (package) name (``my-lib``) or the lib name
+        (``my_lib``, or whatever ``[lib] name`` says). The file is
+        ``libmy_lib.so`` on Linux, ``libmy_lib.dylib`` on macOS and
+        ``my_lib.dll`` on Windows. It is looked for, in order:
 
-        1. each directory of ``paths``;
-        2. the installed package ``package`` (a wheel that ships the
-           library beside its Python code, e.g. built with setuptools-rust);
-        3. ``target/release`` and then ``target/debug``, under
-           ``$CARGO_TARGET_DIR`` if it is set, else under the current
-           directory and each of its parents (so a script inside a cargo
-           workspace finds the workspace's build).
+        1. in each directory of ``paths``, then in the installed package
+           ``package`` (a wheel that ships the library beside its Python
+           code, e.g. built with setuptools-rust): the first directory that
+           has it wins. There, the extension-module names setuptools-rust
+           gives a library are found too (``my_lib.abi3.so``,
+           ``my_lib.cpython-311-x86_64-linux-gnu.so``, any Python's);
+        2. in the cargo target directory of the project around the current
+           directory: the newest file (by modification time) in any profile
+           directory (``debug``, ``release``, ``target/<custom-profile>``)
+           and any ``--target`` triple's (``target/<triple>/release``), so
+           the build you made last wins. The target directory and the
+           workspace's crates come from ``cargo metadata`` (which honours
+           ``$CARGO_TARGET_DIR`` and ``build.target-dir`` in
+           ``.cargo/config.toml``, and maps a crate name to its ``[lib]``
+           name); without cargo (or if it fails, or takes over 10 s), from
+           ``$CARGO_TARGET_DIR`` or each ``target/`` in the current
+           directory and its parents.
 
-        Raises ``OSError`` (``ENOENT``) listing every file tried.
+        Raises ``OSError`` (``ENOENT``, ``filename`` the name) saying where it
+        looked and what to do: build the crate, or, if only a Rust-only
+        library (``.rlib``, ``.rmeta``) was built, make it a ``cdylib``.
 
             >>> RustDLL.find("pyo2-fixture")                         # doctest: +ELLIPSIS
-            <RustDLL '.../target/release/libpyo2_fixture.so'>
+            <RustDLL '.../target/.../libpyo2_fixture.so'>
 
         .. versionadded:: 0.2
         """
-        tried: list[str] = []
-        for directory in _search_dirs(package, paths):
-            for file in _file_names(name):
-                candidate = os.path.join(directory, file)
-                tried.append(candidate)
-                if os.path.isfile(candidate):
-                    return cls(candidate)
-        listing = "\n  ".join(tried) or "(nowhere to look)"
-        raise OSError(errno.ENOENT, f"pyo2: found no Rust library {name!r}; tried:\n  {listing}", name)
+        return cls(_find(name, package, paths))
 
     def declare(self, declaration: str) -> RustFunction:
         """Give a function its exact signature, written in Rust syntax.
@@ -633,8 +1040,26 @@ class RustDLL:
         """
         return library_path(self)
 
+    def reload(self) -> RustDLL:
+        """Load the library again from its path, as rebuilt: a new :class:`RustDLL`.
+
+        >>> dll = pyo2.reload(dll)      # after cargo build; or dll = dll.reload()
+
+        This object and the functions taken from it keep calling the old
+        code (it stays loaded: unloading a library whose functions may still
+        be referenced is unsafe); declarations are not carried over.
+
+        When the library has a function named ``reload``, ``dll.reload`` is
+        that function: :func:`pyo2.reload` (``pyo2.reload(dll)``) always
+        reloads.
+
+        .. versionadded:: 0.2
+        """
+        return reload(self)
+
     if not TYPE_CHECKING:  # at run time, the library's functions of these names win
         __doc__ = _Doc(__doc__)
         find = _LibraryFirst(find)
         declare = _LibraryFirst(declare)
         path = _LibraryFirst(path)
+        reload = _LibraryFirst(reload)
