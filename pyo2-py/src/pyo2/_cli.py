@@ -5,13 +5,19 @@ ones exported with ``#[pyo2::export]`` with the signature the library itself
 describes (and their doc comment), then the plain ``extern "C"`` ones, whose
 signature pyo2 infers per call unless it is declared.
 
-``python -m pyo2 stubgen LIB -o mylib.pyi`` writes type stubs for them (see
-:mod:`pyo2._stubgen`).
+``python -m pyo2 bindgen LIB -o mylib.py`` writes a typed module of them
+(see :mod:`pyo2._bindgen`); ``--check`` says whether that module is up to
+date. ``python -m pyo2 stubgen LIB -o mylib.pyi`` writes type stubs for them
+(see :mod:`pyo2._stubgen`).
+
+``LIB`` is the path of the library, or (when it has no directory part and
+is not a file) a crate or lib name, found as ``RustDLL.find(LIB)`` finds it:
+``python -m pyo2 inspect my-crate`` in a cargo workspace.
 
 Names and descriptors come from the library: a function whose descriptor
 can't be read (or can't be turned into a Python function) is reported, with
 the reason, and the others are still listed (``inspect`` then exits with 1;
-``stubgen`` writes the reason as a comment in the stub).
+``stubgen`` and ``bindgen`` write the reason as a comment).
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from ._dll import RustDLL, function_names
+from ._bindgen import Loader, check, derive_lib_name, module
+from ._dll import RustDLL, function_names, library_path
 from ._errors import Pyo2Error
 from ._stubgen import _printable, stub
 
@@ -31,13 +38,45 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
-def _load(command: str, path: str) -> RustDLL | None:
-    """The library at ``path``, or None after saying why it can't be loaded."""
+def _is_path(target: str) -> bool:
+    """Whether ``LIB`` names a file (else it is a crate or lib name)."""
+    separators = [os.sep, os.altsep] if os.altsep else [os.sep]
+    return any(sep in target for sep in separators) or os.path.isfile(target)
+
+
+def _load(command: str, target: str) -> RustDLL | None:
+    """The library ``target`` (a path, or a name for ``RustDLL.find``), or
+    None after saying why it can't be loaded."""
     try:
-        return RustDLL(path)
+        if not _is_path(target):
+            return RustDLL.find(target)
+        # A bare file name is the file here, not one the loader searches its path for.
+        return RustDLL(target if os.path.dirname(target) else os.path.join(os.curdir, target))
     except OSError as e:
-        print(f"pyo2 {command}: {(e.strerror or '').removeprefix('pyo2: ')}: {e.filename}", file=sys.stderr)
+        reason = (e.strerror or str(e)).removeprefix("pyo2: ")
+        if _is_path(target):
+            print(f"pyo2 {command}: {reason}: {e.filename}", file=sys.stderr)
+        else:
+            print(
+                f"pyo2 {command}: {target!r} is not a file, so it was taken as a crate or lib name: {reason}",
+                file=sys.stderr,
+            )
         return None
+
+
+def _functions(command: str, dll: RustDLL) -> tuple[dict[str, Signature | None], dict[str, str]]:
+    """The signature of each function (None for a plain one), and the reason
+    of each unreadable one (reported on stderr)."""
+    functions: dict[str, Signature | None] = {}
+    unreadable: dict[str, str] = {}
+    for name in function_names(dll):
+        sig = _signature(dll, name)
+        if isinstance(sig, str):
+            print(f"pyo2 {command}: skipping {name!r}: {sig}", file=sys.stderr)
+            unreadable[name] = sig
+        else:
+            functions[name] = sig
+    return functions, unreadable
 
 
 def _signature(dll: RustDLL, name: str) -> Signature | str | None:
@@ -53,10 +92,11 @@ def _signature(dll: RustDLL, name: str) -> Signature | str | None:
         return str(e) if isinstance(e, Pyo2Error) else f"{type(e).__name__}: {e}"
 
 
-def _inspect(path: str, out: TextIO) -> int:
-    dll = _load("inspect", path)
+def _inspect(target: str, out: TextIO) -> int:
+    dll = _load("inspect", target)
     if dll is None:
         return 1
+    path = library_path(dll)
     names = function_names(dll)
     if not names:
         print(
@@ -92,26 +132,63 @@ def _inspect(path: str, out: TextIO) -> int:
     return status
 
 
-def _stubgen(path: str, output: str | None, out: TextIO) -> int:
-    dll = _load("stubgen", path)
-    if dll is None:
-        return 1
-    functions: dict[str, Signature | None] = {}
-    unreadable: dict[str, str] = {}
-    for name in function_names(dll):
-        sig = _signature(dll, name)
-        if isinstance(sig, str):
-            print(f"pyo2 stubgen: skipping {name!r}: {sig}", file=sys.stderr)
-            unreadable[name] = sig
-        else:
-            functions[name] = sig
-    text = stub(os.path.basename(path), functions, unreadable)
+def _write(command: str, text: str, output: str | None, out: TextIO, count: int) -> None:
     if output is None:
         out.write(text)
-    else:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-        print(f"wrote {output}: {len(functions)} functions", file=sys.stderr)
+        return
+    with open(output, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"pyo2 {command}: wrote {output}: {count} functions", file=sys.stderr)
+
+
+def _stubgen(target: str, output: str | None, out: TextIO) -> int:
+    dll = _load("stubgen", target)
+    if dll is None:
+        return 1
+    functions, unreadable = _functions("stubgen", dll)
+    text = stub(os.path.basename(library_path(dll)), functions, unreadable)
+    _write("stubgen", text, output, out, len(functions))
+    return 0
+
+
+def _loader(args: argparse.Namespace, dll: RustDLL) -> Loader | str:
+    """How the generated module loads the library, or why the options can't say."""
+    if args.path is not None:
+        if args.find is not None or args.package is not None:
+            return "--path loads a file: it doesn't go with --find or --package"
+        return Loader(path=args.path)
+    name = args.find
+    if name is None:
+        name = args.library if not _is_path(args.library) else derive_lib_name(library_path(dll))
+    if name is None:
+        return (
+            f"can't tell the lib name RustDLL.find() would find {args.library!r} by: "
+            "pass --find NAME (the crate or lib name) or --path PATH (relative to the module)"
+        )
+    return Loader(name=name, package=args.package)
+
+
+def _bindgen(args: argparse.Namespace, out: TextIO) -> int:
+    if args.check and args.output is None:
+        print("pyo2 bindgen: --check needs the module to check: -o FILE", file=sys.stderr)
+        return 2
+    dll = _load("bindgen", args.library)
+    if dll is None:
+        return 1
+    loader = _loader(args, dll)
+    if isinstance(loader, str):
+        print(f"pyo2 bindgen: {loader}", file=sys.stderr)
+        return 2
+    functions, unreadable = _functions("bindgen", dll)
+    text = module(functions, unreadable, loader)
+    if args.check:
+        stale = check(args.output, text)
+        if stale is not None:
+            print(f"pyo2 bindgen --check: {stale}", file=out)
+            return 1
+        print(f"pyo2 bindgen --check: {args.output} is up to date", file=sys.stderr)
+        return 0
+    _write("bindgen", text, args.output, out, len(functions))
     return 0
 
 
@@ -121,10 +198,36 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         prog="python -m pyo2", description="Tools around a Rust cdylib used with pyo2."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    lib_help = "the library: its path, or a crate or lib name (found as RustDLL.find finds it)"
     inspect = commands.add_parser("inspect", help="list the exported functions with their signatures")
-    inspect.add_argument("library", metavar="LIB", help="path of the shared library (.so)")
+    inspect.add_argument("library", metavar="LIB", help=lib_help)
+    bindgen = commands.add_parser(
+        "bindgen", help="write a typed Python module (.py) of the library's functions"
+    )
+    bindgen.add_argument("library", metavar="LIB", help=lib_help)
+    bindgen.add_argument(
+        "-o", "--output", metavar="FILE", help="the module to write (default: standard output)"
+    )
+    bindgen.add_argument(
+        "--find",
+        metavar="NAME",
+        help="the module loads the library with RustDLL.find(NAME) (default: LIB's lib name)",
+    )
+    bindgen.add_argument(
+        "--package", metavar="PKG", help="... and RustDLL.find(NAME, package=PKG): a package that ships it"
+    )
+    bindgen.add_argument(
+        "--path",
+        metavar="PATH",
+        help="the module loads this file instead (relative to the module's directory)",
+    )
+    bindgen.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing: exit with 1 and a diff when FILE is not what bindgen writes now",
+    )
     stubgen = commands.add_parser("stubgen", help="write type stubs (.pyi) for the library's functions")
-    stubgen.add_argument("library", metavar="LIB", help="path of the shared library (.so)")
+    stubgen.add_argument("library", metavar="LIB", help=lib_help)
     stubgen.add_argument(
         "-o", "--output", metavar="FILE", help="the .pyi to write (default: standard output)"
     )
@@ -137,4 +240,6 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             reconfigure(errors="backslashreplace")
     if args.command == "stubgen":
         return _stubgen(args.library, args.output, out or sys.stdout)
+    if args.command == "bindgen":
+        return _bindgen(args, out or sys.stdout)
     return _inspect(args.library, out or sys.stdout)

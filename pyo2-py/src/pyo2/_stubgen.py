@@ -3,17 +3,12 @@
 The stub describes a module whose functions are the library's: exported
 functions with the Python types their Rust signature accepts and returns,
 the others as taking anything and returning ``None`` (pyo2 infers them per
-call). Pair it with a module of the same name that hands out the functions::
+call). ``python -m pyo2 bindgen`` (:mod:`pyo2._bindgen`) writes a real
+module with the same annotations, which is what most projects want; a stub
+is for a module you write yourself.
 
-    # mylib.py
-    from pyo2 import RustDLL
-
-    _dll = RustDLL.find("mylib")
-
-    def __getattr__(name):
-        return _dll[name]
-
-and mypy (or an editor) checks every call against the Rust types.
+The mapping from Rust to Python types (:class:`_Names`) is shared with
+``bindgen``, and promises only what pyo2 accepts at run time.
 
 Names and doc comments come from the library, so nothing reaches the stub
 unchecked: a function whose name a module can't define (a keyword, a name
@@ -28,9 +23,13 @@ from __future__ import annotations
 
 import keyword
 import re
+from typing import TYPE_CHECKING
 
 from ._signature import python_parameters
 from ._types import U8, Owned, Ret, RType, Scalar, Signature, VecRef
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["stub"]
 
@@ -46,6 +45,8 @@ class _Names:
         self.spelled = {name: name for name in _PLAIN}
         self.spelled["array"] = "array"
         self.spelled["Any"] = "Any"
+        #: The names spelled so far (:meth:`needed_imports`).
+        self.used: set[str] = set()
         #: The imports at the top of the stub.
         self.imports = ["from array import array", "from typing import Any"]
         if functions.isdisjoint(self.spelled):
@@ -64,35 +65,49 @@ class _Names:
         ]
 
     def __getitem__(self, name: str) -> str:
+        self.used.add(name)
         return self.spelled[name]
 
-    def buffer(self) -> str:
-        return f"{self['bytearray']} | {self['memoryview']} | {self['array']}[{self['Any']}]"
+    def needed_imports(self) -> list[str]:
+        """The imports of the types the annotations spelled so far use."""
+        needed: list[str] = []
+        for line in self.imports:
+            bound = line.split()[-1]  # `from array import array`, `import array as _array`
+            if bound in self.used or any(self.spelled[name].startswith(f"{bound}.") for name in self.used):
+                needed.append(line)
+        return needed
 
     def param(self, t: RType) -> str:
-        """The Python type a parameter of Rust type ``t`` accepts."""
-        if isinstance(t, Scalar):
-            return self[t.kind]
-        if t.utf8:
-            return f"{self['str']} | {self['bytes']} | {self['bytearray']}"
-        if t.elem == U8 and not t.mutable:
-            return f"{self['str']} | {self['bytes']} | {self.buffer()}"
-        if isinstance(t.elem, VecRef):
-            return " | ".join(f"{self['list']}[{item}]" for item in self.items(t.elem))
-        return f"{self['list']}[{self.param(t.elem)}] | {self.buffer()}"
+        """The Python type a parameter of Rust type ``t`` accepts (see :meth:`alternatives`)."""
+        return " | ".join(self.alternatives(t))
 
-    def items(self, t: VecRef) -> list[str]:
-        """The item types a list of views of type ``t`` may hold, one list type each.
+    def alternatives(self, t: RType) -> list[str]:
+        """The Python types a parameter of Rust type ``t`` accepts, one per union member.
 
-        ``list`` is invariant, so ``list[str | bytes]`` would refuse a
-        ``list[str]``: each alternative gets a list type of its own (and rows of
-        scalars are lists, not buffers).
+        Only types pyo2 converts for ``t`` (tests/python/test_bindgen.py calls
+        a function with a value of each): what a type can't tell is checked
+        at each call instead, as an ``int``'s range is (an ``array``'s type
+        code, a read-only ``memoryview`` for ``&mut``). Bytes (``bytes``,
+        ``bytearray``, ``memoryview``) are only for ``u8`` elements and text;
+        ``bool`` elements come only in lists (``array`` has no ``bool`` type
+        code). ``list`` is invariant, so the rows of a nested list are one
+        ``list[...]`` type per row type, not a ``list`` of a union.
         """
-        if t.utf8 or (t.elem == U8 and not t.mutable):
-            return [self["str"], self["bytes"]]
-        if isinstance(t.elem, VecRef):
-            return [f"{self['list']}[{item}]" for item in self.items(t.elem)]
-        return [f"{self['list']}[{self.param(t.elem)}]"]
+        if isinstance(t, Scalar):
+            return [self[t.kind]]
+        if t.utf8:
+            return [self["str"], self["bytes"], self["bytearray"], self["memoryview"]]
+        elem = t.elem
+        if isinstance(elem, VecRef):
+            return [f"{self['list']}[{item}]" for item in self.alternatives(elem)]
+        items = f"{self['list']}[{self[elem.kind]}]"
+        if elem.kind == "bool":
+            return [items]
+        array = f"{self['array']}[{self[elem.kind]}]"
+        if elem != U8:
+            return [items, array]
+        writable = [self["bytearray"], self["memoryview"], items, array]
+        return writable if t.mutable else [self["str"], self["bytes"], *writable]
 
     def ret(self, ret: Scalar | Ret | None) -> str:
         if ret is None:
@@ -141,10 +156,13 @@ def _docstring(lines: list[str]) -> str:
     text = "".join(c if c in "\n\t" or (c.isprintable() and c != "\\") else _escape(c) for c in text)
     text = _QUOTES.sub(lambda _: '\\"', text)
     body = "\n".join(f"    {line}".rstrip() for line in text.split("\n")).lstrip()
+    if "\n" not in body:  # one line, closed on it (as ruff format writes it)
+        return f'    """{body}"""'
     return f'    """{body}\n    """'
 
 
-def _function(name: str, sig: Signature | None, names: _Names) -> list[str]:
+def _function(name: str, sig: Signature | None, names: _Names, width: int = 0) -> list[str]:
+    """The definition of ``name``; a first line longer than ``width`` (if not 0) is wrapped."""
     if sig is None:
         return [
             f"def {name}(*args: {names['Any']}) -> None:",
@@ -159,7 +177,21 @@ def _function(name: str, sig: Signature | None, names: _Names) -> list[str]:
         doc.append("Raises pyo2.RustError for an Err, pyo2.RustPanic for a panic.")
     if sig.doc:
         doc += ["", *sig.doc.split("\n")]
-    return [f"def {name}({', '.join(params)}) -> {names.ret(sig.ret)}:", _docstring(doc)]
+    head = f"def {name}({', '.join(params)}) -> {names.ret(sig.ret)}:"
+    if width and len(head) > width and params:  # one parameter a line, as ruff format has it
+        wrapped: list[str] = []
+        for param in params:
+            if len(param) + 5 > width and " | " in param:  # and a long union one member a line
+                first, *rest = param.split(" | ")
+                wrapped += [
+                    f"    {first}",
+                    *(f"    | {member}" for member in rest[:-1]),
+                    f"    | {rest[-1]},",
+                ]
+            else:
+                wrapped.append(f"    {param},")
+        return [f"def {name}(", *wrapped, f") -> {names.ret(sig.ret)}:", _docstring(doc)]
+    return [head, _docstring(doc)]
 
 
 def _unfit(name: str) -> str | None:
@@ -181,13 +213,44 @@ def _unfit(name: str) -> str | None:
     return None
 
 
-def _comment(name: str, why: str) -> list[str]:
+def _comment(name: str, why: str, where: str = "this stub", library: str = "dll") -> list[str]:
+    """The comment that stands for a function ``where`` can't define."""
     lines = why.split("\n")
     return [
-        f"# {_printable(repr(name))} is not in this stub: {_printable(lines[0])}",
+        f"# {_printable(repr(name))} is not in {where}: {_printable(lines[0])}",
         *(f"#     {_printable(line)}".rstrip() for line in lines[1:]),
-        f"# (call it as dll[{_printable(repr(name))}])",
+        f"# (call it as {library}[{_printable(repr(name))}])",
     ]
+
+
+def _definitions(
+    functions: dict[str, Signature | None],
+    unreadable: dict[str, str],
+    names: _Names,
+    *,
+    unfit: Callable[[str], str | None] = _unfit,
+    where: str = "this stub",
+    library: str = "dll",
+    width: int = 0,
+) -> list[str]:
+    """The definition of each function (a comment for the ones ``unfit`` refuses), by name."""
+    lines: list[str] = []
+    for name in sorted({*functions, *unreadable}):
+        if name in unreadable:
+            lines += ["", *_comment(name, f"unreadable descriptor: {unreadable[name]}", where, library)]
+            continue
+        why = unfit(name)
+        if why is not None:
+            lines += ["", *_comment(name, why, where, library)]
+            continue
+        text = _function(name, functions[name], names, width)
+        try:
+            compile("\n".join(text), "<stub>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as e:  # pragma: no cover - a bug in this module
+            lines += ["", *_comment(name, f"pyo2 could not write its stub ({e})", where, library)]
+            continue
+        lines += ["", *text, ""]
+    return lines
 
 
 def stub(
@@ -199,28 +262,14 @@ def stub(
     the reason; they, and functions a stub can't define, appear as comments.
     The text always parses as Python.
     """
-    unreadable = unreadable or {}
     names = _Names({n for n in functions if _unfit(n) is None})
+    body = _definitions(functions, unreadable or {}, names)
     lines = [
         f"# Generated by `python -m pyo2 stubgen {_printable(library)}` from the signatures the library",
         "# exports (#[pyo2::export]); generate it again when the Rust signatures change.",
         "",
-        *names.imports,
+        *names.needed_imports(),
         "",
+        *body,
     ]
-    for name in sorted({*functions, *unreadable}):
-        if name in unreadable:
-            lines += ["", *_comment(name, f"unreadable descriptor: {unreadable[name]}")]
-            continue
-        why = _unfit(name)
-        if why is not None:
-            lines += ["", *_comment(name, why)]
-            continue
-        text = _function(name, functions[name], names)
-        try:
-            compile("\n".join(text), "<stub>", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError) as e:  # pragma: no cover - a bug in this module
-            lines += ["", *_comment(name, f"pyo2 could not write its stub ({e})")]
-            continue
-        lines += ["", *text, ""]
     return "\n".join(lines).rstrip() + "\n"
