@@ -257,6 +257,21 @@ def test_a_lib_name_that_differs_from_the_package_name(tmp_path: Path, clean_env
 
 
 @needs_cargo
+def test_a_crate_inside_another_project_finds_the_outer_build(
+    tmp_path: Path, clean_env: pytest.MonkeyPatch
+) -> None:
+    outer = make_crate(tmp_path / "outer", "outer", 17)
+    cargo(outer)
+    inner = make_crate(outer / "inner", "inner", 18)  # its own workspace, its own target/
+    cargo(inner)
+    clean_env.chdir(inner)
+    assert pyo2.library_path(pyo2.RustDLL.find("inner")) == str(inner / "target" / "debug" / shared("inner"))
+    dll = pyo2.RustDLL.find("outer")  # not in inner/target: the target/ further up
+    assert pyo2.library_path(dll) == str(outer / "target" / "debug" / shared("outer"))
+    assert value(dll) == 17
+
+
+@needs_cargo
 def test_without_cargo_it_walks_up_for_target(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
     crate = make_crate(tmp_path / "walked", "walked", 12, extra='\n[profile.fast]\ninherits = "release"\n')
     cargo(crate, "--profile", "fast")

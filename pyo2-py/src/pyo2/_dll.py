@@ -66,7 +66,7 @@ def _explicit_dirs(package: str | None, paths: Iterable[str | os.PathLike[str]])
     """The directories of ``paths=`` and of the installed package ``package``, in that order."""
     if isinstance(paths, (str, bytes, os.PathLike)):
         raise TypeError("RustDLL.find(): paths= takes a list of directories, not one path")
-    dirs = [os.fspath(p) for p in paths]
+    dirs = [os.fsdecode(p) for p in paths]
     if package is not None:
         import importlib.util
 
@@ -76,7 +76,7 @@ def _explicit_dirs(package: str | None, paths: Iterable[str | os.PathLike[str]])
         dirs += list(spec.submodule_search_locations or [])
         if spec.origin and not spec.submodule_search_locations:
             dirs.append(os.path.dirname(spec.origin))
-    return [d for d in dirs if isinstance(d, str)]
+    return dirs
 
 
 def _in_directory(directory: str, libs: list[str]) -> str | None:
@@ -338,6 +338,12 @@ def _find(name: str, package: str | None, paths: Iterable[str | os.PathLike[str]
             if found is not None:
                 return found
     found = _newest_build(target_dirs, libs)
+    if found is None and metadata is not None:
+        # Not in this project's target directory: a target/ further up (the
+        # project may sit inside another, e.g. a crate excluded from a workspace).
+        seen = {os.path.realpath(d) for d in target_dirs}
+        target_dirs += [d for d in _walked_target_dirs(start) if os.path.realpath(d) not in seen]
+        found = _newest_build(target_dirs[1:], libs)
     if found is not None:
         return found
     raise _not_found(
