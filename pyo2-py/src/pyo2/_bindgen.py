@@ -63,19 +63,22 @@ class Loader:
         return f"--find {shlex.quote(self.name)}{package}"
 
     def code(self, variable: str) -> list[str]:
-        """The statements (imports first) that load the library into ``variable``."""
+        """The imports and statements that load the library into ``variable``."""
         if self.path is not None:
             return [
                 "import os as _pyo2_os",
+                "from typing import TYPE_CHECKING",
                 "",
                 "import pyo2 as _pyo2",
                 "",
-                f"{variable} = _pyo2.RustDLL(",
-                f"    _pyo2_os.path.join(_pyo2_os.path.dirname(__file__), {_literal(self.path)})",
-                ")",
+                "_pyo2_here = _pyo2_os.path.dirname(__file__)",
+                f"{variable} = _pyo2.RustDLL(_pyo2_os.path.join(_pyo2_here, {_literal(self.path)}))",
             ]
+        assert self.name is not None
         package = f", package={_literal(self.package)}" if self.package is not None else ""
         return [
+            "from typing import TYPE_CHECKING",
+            "",
             "import pyo2 as _pyo2",
             "",
             f"{variable} = _pyo2.RustDLL.find({_literal(self.name)}{package})",
@@ -173,8 +176,6 @@ def module(functions: dict[str, Signature | None], unreadable: dict[str, str] | 
         '"""',
         "",
         *future,
-        "from typing import TYPE_CHECKING",
-        "",
         *loader.code(library),
         "",
         f"__all__ = [{listed}\n]" if fit else "__all__: list[str] = []",

@@ -89,8 +89,9 @@ class _Names:
         at each call instead, as an ``int``'s range is (an ``array``'s type
         code, a read-only ``memoryview`` for ``&mut``). Bytes (``bytes``,
         ``bytearray``, ``memoryview``) are only for ``u8`` elements and text;
-        ``bool`` elements come only in lists (``array`` has no ``bool`` type
-        code). ``list`` is invariant, so the rows of a nested list are one
+        ``bool``, ``isize`` and ``usize`` elements come only in lists (``array``
+        has no ``bool`` type code, and pyo2 takes no buffer as ``isize``).
+        ``list`` is invariant, so the rows of a nested list are one
         ``list[...]`` type per row type, not a ``list`` of a union.
         """
         if isinstance(t, Scalar):
@@ -101,8 +102,8 @@ class _Names:
         if isinstance(elem, VecRef):
             return [f"{self['list']}[{item}]" for item in self.alternatives(elem)]
         items = f"{self['list']}[{self[elem.kind]}]"
-        if elem.kind == "bool":
-            return [items]
+        if elem.kind == "bool" or elem.name in ("isize", "usize"):
+            return [items]  # no array type code is a bool, and pyo2 takes none for isize/usize
         array = f"{self['array']}[{self[elem.kind]}]"
         if elem != U8:
             return [items, array]
