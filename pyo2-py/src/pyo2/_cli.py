@@ -64,15 +64,18 @@ def _load(command: str, target: str) -> RustDLL | None:
         return None
 
 
-def _functions(command: str, dll: RustDLL) -> tuple[dict[str, Signature | None], dict[str, str]]:
+def _functions(
+    command: str, dll: RustDLL, quiet: bool = False
+) -> tuple[dict[str, Signature | None], dict[str, str]]:
     """The signature of each function (None for a plain one), and the reason
-    of each unreadable one (reported on stderr)."""
+    of each unreadable one (reported on stderr unless ``quiet``)."""
     functions: dict[str, Signature | None] = {}
     unreadable: dict[str, str] = {}
     for name in function_names(dll):
         sig = _signature(dll, name)
         if isinstance(sig, str):
-            print(f"pyo2 {command}: skipping {name!r}: {sig}", file=sys.stderr)
+            if not quiet:
+                print(f"pyo2 {command}: skipping {name!r}: {sig}", file=sys.stderr)
             unreadable[name] = sig
         else:
             functions[name] = sig
@@ -179,7 +182,7 @@ def _bindgen(args: argparse.Namespace, out: TextIO) -> int:
     if isinstance(loader, str):
         print(f"pyo2 bindgen: {loader}", file=sys.stderr)
         return 2
-    functions, unreadable = _functions("bindgen", dll)
+    functions, unreadable = _functions("bindgen", dll, quiet=args.check)  # the module says why
     text = module(functions, unreadable, loader)
     if args.check:
         stale = check(args.output, text)
