@@ -1,7 +1,7 @@
 //! The expansion of `#[pyo2::export]`, on `proc_macro2` tokens.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
@@ -10,6 +10,11 @@ use syn::{
 };
 
 /// Expands `#[pyo2::export]` on `item` (with the attribute's own tokens `attr`).
+///
+/// On a plain function, it keeps the function and adds an `extern "C"`
+/// wrapper plus a descriptor; on an `extern "C"` function with
+/// `#[no_mangle]` or `#[export_name]`, it keeps the function exactly as
+/// written and adds only the descriptor.
 ///
 /// On a mistake, the function is kept as written (so that its other uses still
 /// compile) and a `compile_error!` points at the mistake.
@@ -24,7 +29,17 @@ pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
             return with_error(item, e);
         }
     };
-    match expand(attr, &function) {
+    let expanded = if !attr.is_empty() {
+        Err(Error::new(
+            attr.span(),
+            "#[pyo2::export] takes no arguments",
+        ))
+    } else if function.sig.abi.is_some() {
+        expand_extern(&function)
+    } else {
+        expand(&function)
+    };
+    match expanded {
         Ok(tokens) => tokens,
         Err(e) => with_error(item, e),
     }
@@ -39,52 +54,58 @@ fn with_error(item: TokenStream, e: Error) -> TokenStream {
 struct Param {
     /// The name Python sees (keyword arguments, messages).
     name: String,
-    /// The type with every lifetime `'static`, for the C signature and the descriptor.
+    /// The type with every lifetime `'static`, for the descriptor.
     static_ty: Type,
-    /// The type with every lifetime `'_`, for the conversion inside the body.
-    elided_ty: Type,
+    /// The type with every lifetime `'py`, the one lifetime the generated
+    /// code is generic over: a type that needs `'static` fails to compile.
+    py_ty: Type,
 }
 
-fn expand(attr: TokenStream, function: &ItemFn) -> Result<TokenStream, Error> {
-    if !attr.is_empty() {
-        return Err(Error::new(
-            attr.span(),
-            "#[pyo2::export] takes no arguments",
-        ));
-    }
+/// The lifetime of Python's loan in the generated code.
+fn py_lifetime() -> Lifetime {
+    Lifetime::new(&format!("'{PY}"), Span::call_site())
+}
+
+/// The name of [`py_lifetime`].
+const PY: &str = "py";
+
+fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
+    check_common(function)?;
     check_signature(function)?;
     let sig = &function.sig;
     let ident = &sig.ident;
     let name = ident.to_string().trim_start_matches("r#").to_owned();
-    let mut params = Vec::new();
-    for (i, arg) in sig.inputs.iter().enumerate() {
-        params.push(param(i, arg)?);
-    }
+    let params = params(function)?;
     let ret_static = match &sig.output {
         ReturnType::Default => syn::parse_quote!(()),
         ReturnType::Type(_, ty) => {
             check_type(ty, "return type")?;
-            with_lifetimes(ty, Some("static"))
+            with_lifetimes(ty, "static")
         }
     };
     let doc = doc_text(&function.attrs);
     let sig_symbol = format!("__pyo2_sig__{name}");
+    let py = py_lifetime();
 
     let args: Vec<_> = (0..params.len())
         .map(|i| format_ident!("__pyo2_arg{}", i))
         .collect();
     let c_types = params.iter().map(|p| {
-        let ty = &p.static_ty;
-        quote!(<#ty as ::pyo2::abi::Param<'static>>::C)
+        let ty = &p.py_ty;
+        quote_spanned!(ty.span()=> <#ty as ::pyo2::abi::Param<#py>>::C)
     });
     let conversions = params.iter().zip(&args).map(|(p, arg)| {
-        let ty = &p.elided_ty;
+        let ty = &p.py_ty;
         let pname = &p.name;
+        // Spanned on the parameter's type: a type that needs `'static`
+        // fails to compile here, and the error points at it.
+        let from_c = quote_spanned!(ty.span()=> <#ty as ::pyo2::abi::Param<#py>>::from_c);
         quote! {
             // SAFETY: pyo2's loader passes, for each parameter, the C value
             // that the descriptor below asks for: a view of memory it owns
-            // and lends to this call only, distinct for each `&mut`.
-            let #arg = unsafe { <#ty as ::pyo2::abi::Param<'_>>::from_c(#arg) }
+            // and lends to this call only (the generic `'py`, which no
+            // parameter can outlive), distinct for each `&mut`.
+            let #arg = unsafe { #from_c(#arg) }
                 .map_err(|e| (#pname, e))?;
         }
     });
@@ -99,7 +120,7 @@ fn expand(attr: TokenStream, function: &ItemFn) -> Result<TokenStream, Error> {
 
         const _: () = {
             #[unsafe(export_name = #name)]
-            unsafe extern "C" fn __pyo2_export(
+            unsafe extern "C" fn __pyo2_export<#py>(
                 #(#args: #c_types,)*
                 __pyo2_slot: *mut ::pyo2::abi::Slot,
             ) -> i32 {
@@ -127,30 +148,115 @@ fn expand(attr: TokenStream, function: &ItemFn) -> Result<TokenStream, Error> {
     })
 }
 
-fn check_signature(function: &ItemFn) -> Result<(), Error> {
+/// `#[pyo2::export]` on a `#[no_mangle] extern "C" fn`: the function stays
+/// as written; only a descriptor is added.
+fn expand_extern(function: &ItemFn) -> Result<TokenStream, Error> {
+    check_common(function)?;
     let sig = &function.sig;
-    if let Some(t) = &sig.constness {
-        return Err(Error::new(
-            t.span(),
-            "#[pyo2::export] can't export a const fn; remove `const`",
-        ));
-    }
-    if let Some(t) = &sig.asyncness {
-        return Err(Error::new(
-            t.span(),
-            "#[pyo2::export] can't export an async fn",
-        ));
+    if let Some(abi) = &sig.abi {
+        if let Some(name) = &abi.name {
+            if name.value() != "C" {
+                return Err(Error::new(
+                    name.span(),
+                    format!(
+                        "#[pyo2::export] describes only extern \"C\" functions, not extern {:?}; \
+                         write `extern \"C\"` (or remove `extern` and #[no_mangle] and let \
+                         #[pyo2::export] write the wrapper)",
+                        name.value()
+                    ),
+                ));
+            }
+        }
     }
     if let Some(t) = &sig.unsafety {
         return Err(Error::new(
             t.span(),
-            "#[pyo2::export] can't export an unsafe fn: Python can't uphold its safety contract",
+            "#[pyo2::export] can't describe an unsafe extern \"C\" fn: Python can't uphold its \
+             safety contract; make it a safe fn (check the arguments inside)",
         ));
     }
-    if let Some(abi) = &sig.abi {
+    let name = match symbol_attr(&function.attrs)? {
+        Some((_, SymbolAttr::ExportName(name))) => name,
+        Some((_, SymbolAttr::NoMangle)) => {
+            sig.ident.to_string().trim_start_matches("r#").to_owned()
+        }
+        None => {
+            return Err(Error::new(
+                sig.ident.span(),
+                "#[pyo2::export] on an extern \"C\" fn needs its C symbol: add #[unsafe(no_mangle)] \
+                 (#[no_mangle] in edition 2021) or #[unsafe(export_name = \"...\")]; or remove \
+                 `extern \"C\"` and let #[pyo2::export] export the function itself",
+            ));
+        }
+    };
+    let params = params(function)?;
+    for (p, arg) in params.iter().zip(&sig.inputs) {
+        if let FnArg::Typed(t) = arg {
+            check_extern_param(&t.ty, &p.name)?;
+        }
+    }
+    let ret: Type = match &sig.output {
+        ReturnType::Default => syn::parse_quote!(()),
+        ReturnType::Type(_, ty) => {
+            check_type(ty, "return type")?;
+            check_extern_return(ty)?;
+            (**ty).clone()
+        }
+    };
+    let ident = &sig.ident;
+    let doc = doc_text(&function.attrs);
+    let sig_symbol = format!("__pyo2_sig__{name}");
+    let py = py_lifetime();
+    let py_types: Vec<_> = params.iter().map(|p| &p.py_ty).collect();
+    let param_checks = py_types.iter().map(
+        |ty| quote_spanned!(ty.span()=> let _ = <#ty as ::pyo2::abi::ExternParam<#py>>::describe;),
+    );
+    let ret_check =
+        quote_spanned!(ret.span()=> let _ = <#ret as ::pyo2::abi::ExternReturn>::describe;);
+    let descriptors = params.iter().map(|p| {
+        let ty = &p.static_ty;
+        let pname = &p.name;
+        quote!((#pname, <#ty as ::pyo2::abi::ExternParam<'static>>::describe))
+    });
+
+    Ok(quote! {
+        #function
+
+        const _: () = {
+            // Compile-time checks, never called: each parameter's C ABI is
+            // what pyo2 passes for the type the descriptor spells, and the
+            // function accepts borrows of any `'py`, so none lasts beyond
+            // the call.
+            #[allow(dead_code)]
+            fn __pyo2_check<#py>(_: &#py ()) {
+                #(#param_checks)*
+                #ret_check
+                let _: extern "C" fn(#(#py_types),*) -> #ret = #ident;
+            }
+
+            #[unsafe(export_name = #sig_symbol)]
+            extern "C" fn __pyo2_describe() -> *const ::core::ffi::c_char {
+                static DESCRIPTOR: ::std::sync::OnceLock<::std::ffi::CString> = ::std::sync::OnceLock::new();
+                ::pyo2::abi::describe_extern(
+                    &DESCRIPTOR,
+                    #name,
+                    &[#(#descriptors),*],
+                    <#ret as ::pyo2::abi::ExternReturn>::describe,
+                    #doc,
+                )
+            }
+        };
+    })
+}
+
+/// Checks shared by both forms: no async, variadic, generics (but for
+/// lifetimes), where clause, or lifetime bound that could be `'static`.
+fn check_common(function: &ItemFn) -> Result<(), Error> {
+    let sig = &function.sig;
+    if let Some(t) = &sig.asyncness {
         return Err(Error::new(
-            abi.span(),
-            "#[pyo2::export] writes the extern \"C\" wrapper itself; remove `extern`",
+            t.span(),
+            "#[pyo2::export] can't export an async fn",
         ));
     }
     if let Some(v) = &sig.variadic {
@@ -160,12 +266,26 @@ fn check_signature(function: &ItemFn) -> Result<(), Error> {
         ));
     }
     for p in &sig.generics.params {
-        if !matches!(p, GenericParam::Lifetime(_)) {
-            return Err(Error::new(
-                p.span(),
-                "#[pyo2::export] can't export a generic function (a C symbol has one signature); \
-                 export one non-generic function per type",
-            ));
+        match p {
+            GenericParam::Lifetime(l) => {
+                if let Some(bound) = l.bounds.iter().find(|b| b.ident == "static") {
+                    return Err(Error::new(
+                        bound.span(),
+                        format!(
+                            "#[pyo2::export] refuses `{}: 'static`: Python lends its memory for one \
+                             call only; remove the bound",
+                            l.lifetime
+                        ),
+                    ));
+                }
+            }
+            _ => {
+                return Err(Error::new(
+                    p.span(),
+                    "#[pyo2::export] can't export a generic function (a C symbol has one signature); \
+                     export one non-generic function per type",
+                ));
+            }
         }
     }
     if let Some(w) = &sig.generics.where_clause {
@@ -174,26 +294,84 @@ fn check_signature(function: &ItemFn) -> Result<(), Error> {
             "#[pyo2::export] can't export a function with a where clause",
         ));
     }
-    for attr in &function.attrs {
-        let path = attr.path();
-        let unsafe_wrapped = match &attr.meta {
-            Meta::List(list) if path.is_ident("unsafe") => Some(list.tokens.to_string()),
-            _ => None,
-        };
-        let is = |name: &str| {
-            path.is_ident(name)
-                || unsafe_wrapped
-                    .as_deref()
-                    .is_some_and(|t| t.starts_with(name))
-        };
-        if is("no_mangle") || is("export_name") {
-            return Err(Error::new(
-                attr.span(),
-                "#[pyo2::export] exports the symbol itself; remove #[no_mangle] / #[export_name]",
-            ));
-        }
+    Ok(())
+}
+
+/// Checks of the plain form, where the attribute writes the wrapper.
+fn check_signature(function: &ItemFn) -> Result<(), Error> {
+    let sig = &function.sig;
+    if let Some(t) = &sig.constness {
+        return Err(Error::new(
+            t.span(),
+            "#[pyo2::export] can't export a const fn; remove `const`",
+        ));
+    }
+    if let Some(t) = &sig.unsafety {
+        return Err(Error::new(
+            t.span(),
+            "#[pyo2::export] can't export an unsafe fn: Python can't uphold its safety contract",
+        ));
+    }
+    if let Some((span, _)) = symbol_attr(&function.attrs)? {
+        return Err(Error::new(
+            span,
+            "#[pyo2::export] exports the symbol itself; remove #[no_mangle] / #[export_name] \
+             (or make the function `extern \"C\"` to keep its own symbol and add only a descriptor)",
+        ));
     }
     Ok(())
+}
+
+/// How a function names its own C symbol.
+enum SymbolAttr {
+    NoMangle,
+    ExportName(String),
+}
+
+/// The function's `#[no_mangle]` or `#[export_name = "..."]`, written plain
+/// or inside `#[unsafe(...)]`.
+fn symbol_attr(attrs: &[Attribute]) -> Result<Option<(Span, SymbolAttr)>, Error> {
+    for attr in attrs {
+        let inner;
+        let meta = match &attr.meta {
+            Meta::List(list) if attr.path().is_ident("unsafe") => {
+                inner = parse2::<Meta>(list.tokens.clone())?;
+                &inner
+            }
+            meta => meta,
+        };
+        if meta.path().is_ident("no_mangle") {
+            return Ok(Some((attr.span(), SymbolAttr::NoMangle)));
+        }
+        if meta.path().is_ident("export_name") {
+            let name = match meta {
+                Meta::NameValue(nv) => match &nv.value {
+                    Expr::Lit(lit) => match &lit.lit {
+                        Lit::Str(s) => Some(s.value()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some(name) = name else {
+                return Err(Error::new(
+                    attr.span(),
+                    "#[pyo2::export] reads #[export_name = \"...\"] with a string literal",
+                ));
+            };
+            return Ok(Some((attr.span(), SymbolAttr::ExportName(name))));
+        }
+    }
+    Ok(None)
+}
+
+fn params(function: &ItemFn) -> Result<Vec<Param>, Error> {
+    let mut params = Vec::new();
+    for (i, arg) in function.sig.inputs.iter().enumerate() {
+        params.push(param(i, arg)?);
+    }
+    Ok(params)
 }
 
 fn param(i: usize, arg: &FnArg) -> Result<Param, Error> {
@@ -223,9 +401,66 @@ fn param(i: usize, arg: &FnArg) -> Result<Param, Error> {
     }
     Ok(Param {
         name,
-        static_ty: with_lifetimes(&typed.ty, Some("static")),
-        elided_ty: with_lifetimes(&typed.ty, None),
+        static_ty: with_lifetimes(&typed.ty, "static"),
+        py_ty: with_lifetimes(&typed.ty, PY),
     })
+}
+
+/// Refuses, by their spelling, the parameter types whose Rust ABI differs
+/// from what pyo2 passes (the sealed `ExternParam` catches the rest, aliases
+/// included).
+fn check_extern_param(ty: &Type, name: &str) -> Result<(), Error> {
+    let fix = "pyo2 passes one pointer to a {ptr, len} header: use &PyStr / &PyVec<T> / \
+               &mut PyVec<T>, or remove `extern \"C\"` and #[no_mangle] and let \
+               #[pyo2::export] write the wrapper";
+    let message = match ty {
+        Type::Reference(r) => match &*r.elem {
+            Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => Some(format!(
+                "parameter `{name}`: &str is two words in Rust's ABI; {fix}"
+            )),
+            Type::Slice(_) => Some(format!(
+                "parameter `{name}`: a slice reference is two words in Rust's ABI; {fix}"
+            )),
+            _ => None,
+        },
+        Type::Path(p) => {
+            let last = p.path.segments.last().map(|s| s.ident.to_string());
+            match last.as_deref() {
+                Some(owned @ ("String" | "Vec" | "Box" | "Option" | "PyVec")) => Some(format!(
+                    "parameter `{name}`: a plain extern \"C\" function can't take `{owned}` by \
+                     value; pyo2 passes scalars by value and lists and strings as \
+                     &PyStr / &PyVec<T> / &mut PyVec<T>"
+                )),
+                _ => None,
+            }
+        }
+        Type::Ptr(_) => Some(format!(
+            "parameter `{name}`: raw pointers can't be described; use &PyVec<T> / &mut PyVec<T>"
+        )),
+        _ => None,
+    };
+    match message {
+        Some(message) => Err(Error::new(ty.span(), message)),
+        None => Ok(()),
+    }
+}
+
+/// Refuses, by their spelling, the owned returns of the wrapped form.
+fn check_extern_return(ty: &Type) -> Result<(), Error> {
+    if let Type::Path(p) = ty {
+        let last = p.path.segments.last().map(|s| s.ident.to_string());
+        if let Some(owned @ ("String" | "Vec" | "Option" | "Result" | "Box")) = last.as_deref() {
+            return Err(Error::new(
+                ty.span(),
+                format!(
+                    "a plain extern \"C\" function can't return `{owned}` to pyo2 (it returns a \
+                     scalar, bool or ()); remove `extern \"C\"` and #[no_mangle] and let \
+                     #[pyo2::export] write the wrapper, which converts owned returns"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_type(ty: &Type, what: &str) -> Result<(), Error> {
@@ -258,8 +493,7 @@ impl VisitMut for StaticLifetimes {
     }
 }
 
-/// Replaces every lifetime of a type, written or elided, by `'static`
-/// (`Some("static")`) or by `'_` (`None`).
+/// Replaces every lifetime of a type, written or elided, by `'name`.
 struct SetLifetimes(Lifetime);
 
 impl VisitMut for SetLifetimes {
@@ -272,8 +506,8 @@ impl VisitMut for SetLifetimes {
     }
 }
 
-fn with_lifetimes(ty: &Type, name: Option<&str>) -> Type {
-    let lifetime = Lifetime::new(&format!("'{}", name.unwrap_or("_")), Span::call_site());
+fn with_lifetimes(ty: &Type, name: &str) -> Type {
+    let lifetime = Lifetime::new(&format!("'{name}"), Span::call_site());
     let mut ty = ty.clone();
     SetLifetimes(lifetime).visit_type_mut(&mut ty);
     ty
@@ -328,15 +562,25 @@ mod tests {
         assert!(out.contains("export_name = \"__pyo2_sig__add\""), "{out}");
         // The original function is kept so Rust code can call it.
         assert!(out.contains("fn add < 'a >"), "{out}");
-        // Lifetimes are 'static in the C signature and '_ in the body.
+        // Lifetimes are 'static in the descriptor; the wrapper is generic
+        // over 'py and converts every parameter with all its lifetimes 'py.
         assert!(
-            out.contains("& 'static str as :: pyo2 :: abi :: Param < 'static >"),
+            out.contains("& 'static str as :: pyo2 :: abi :: Param < 'static >> :: describe"),
             "{out}"
         );
         assert!(
-            out.contains("& '_ mut [i64] as :: pyo2 :: abi :: Param < '_ >"),
+            out.contains("unsafe extern \"C\" fn __pyo2_export < 'py >"),
             "{out}"
         );
+        assert!(
+            out.contains("< & 'py str as :: pyo2 :: abi :: Param < 'py >> :: C"),
+            "{out}"
+        );
+        assert!(
+            out.contains("< & 'py mut [i64] as :: pyo2 :: abi :: Param < 'py >> :: from_c"),
+            "{out}"
+        );
+        assert!(!out.contains("'_"), "{out}");
         assert!(
             out.contains("(\"arg3\" ,"),
             "a `_` parameter gets a name: {out}"
@@ -355,7 +599,6 @@ mod tests {
     #[test]
     fn mistakes_are_explained() {
         let cases = [
-            ("", "pub extern \"C\" fn f() {}", "remove `extern`"),
             ("", "unsafe fn f() {}", "can't export an unsafe fn"),
             ("", "async fn f() {}", "async"),
             ("", "const fn f() {}", "const fn"),
@@ -363,6 +606,16 @@ mod tests {
             ("", "fn f<const N: usize>() {}", "generic function"),
             ("", "fn f<'a>(x: &'a u8) where 'a: 'a {}", "where clause"),
             ("", "#[no_mangle] fn f() {}", "remove #[no_mangle]"),
+            (
+                "",
+                "fn f<'a: 'static>(x: &'a str) {}",
+                "refuses `'a: 'static`",
+            ),
+            (
+                "",
+                "fn f<'b, 'a: 'b + 'static>(x: &'a str) {}",
+                "refuses `'a: 'static`",
+            ),
             ("", "#[unsafe(no_mangle)] fn f() {}", "remove #[no_mangle]"),
             (
                 "",
@@ -372,6 +625,64 @@ mod tests {
             ("", "fn f(x: &'static str) {}", "'static"),
             ("", "fn f(x: &PyVec<&'static PyStr>) {}", "'static"),
             ("", "fn f(x: impl Into<u8>) {}", "impl Trait"),
+            // A plain extern "C" function that carries a descriptor.
+            ("", "pub extern \"C\" fn f() {}", "needs its C symbol"),
+            (
+                "",
+                "#[no_mangle] pub extern \"system\" fn f() {}",
+                "describes only extern",
+            ),
+            (
+                "",
+                "#[no_mangle] pub extern \"C-unwind\" fn f() {}",
+                "describes only extern",
+            ),
+            (
+                "",
+                "#[no_mangle] pub unsafe extern \"C\" fn f() {}",
+                "can't describe an unsafe extern",
+            ),
+            (
+                "",
+                "#[no_mangle] pub extern \"C\" fn f<T>(x: T) {}",
+                "generic function",
+            ),
+            (
+                "",
+                "#[no_mangle] pub extern \"C\" fn f<'a: 'static>(x: &'a PyStr) {}",
+                "refuses `'a: 'static`",
+            ),
+            (
+                "",
+                "#[no_mangle] pub extern \"C\" fn f(x: &'static PyStr) {}",
+                "'static",
+            ),
+            (
+                "",
+                "#[no_mangle] pub extern \"C\" fn f(s: &str) {}",
+                "parameter `s`: &str is two words",
+            ),
+            (
+                "",
+                "#[no_mangle] pub extern \"C\" fn f(s: &mut [u8]) {}",
+                "a slice reference is two words",
+            ),
+            (
+                "",
+                "#[no_mangle] pub extern \"C\" fn f(v: Vec<u8>) {}",
+                "can't take `Vec` by value",
+            ),
+            (
+                "",
+                "#[no_mangle] pub extern \"C\" fn f() -> Option<u8> {}",
+                "can't return `Option`",
+            ),
+            (
+                "",
+                "#[export_name = g] pub extern \"C\" fn f() {}",
+                "with a string literal",
+            ),
+            ("", "#[no_mangle] async extern \"C\" fn f() {}", "async"),
             ("", "fn f() -> impl Display {}", "impl Trait"),
             ("name = \"g\"", "fn f() {}", "takes no arguments"),
             ("", "struct S;", "goes on a plain function"),
@@ -383,6 +694,53 @@ mod tests {
                 "{item}: expected {expected:?} in {out}"
             );
         }
+    }
+
+    #[test]
+    fn an_extern_fn_gets_only_a_descriptor() {
+        let item = "/// Scales.\n#[unsafe(no_mangle)]\npub extern \"C\" fn scale(v: &mut PyVec<f64>, k: f64) -> f64 { 0.0 }";
+        let out = expand_str("", item);
+        assert!(!out.contains("compile_error"), "{out}");
+        // The function itself is emitted exactly as written.
+        let original = parse2::<ItemFn>(item.parse().unwrap()).unwrap();
+        let original = quote!(#original).to_string();
+        assert!(out.starts_with(&original), "{out}");
+        assert!(out.contains("export_name = \"__pyo2_sig__scale\""), "{out}");
+        assert!(!out.contains("export_name = \"scale\""), "{out}");
+        assert!(!out.contains("__pyo2_export"), "{out}");
+        assert!(out.contains(":: pyo2 :: abi :: describe_extern"), "{out}");
+        assert!(
+            out.contains("< & 'static mut PyVec < f64 > as :: pyo2 :: abi :: ExternParam < 'static >> :: describe"),
+            "{out}"
+        );
+        // Never called: checks the types and that borrows last one call.
+        assert!(
+            out.contains("fn __pyo2_check < 'py > (_ : & 'py ())"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "let _ : extern \"C\" fn (& 'py mut PyVec < f64 > , f64) -> f64 = scale ;"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("\"Scales.\""), "{out}");
+    }
+
+    #[test]
+    fn an_extern_fn_is_described_under_its_symbol() {
+        let out = expand_str(
+            "",
+            "#[unsafe(export_name = \"renamed\")] extern \"C\" fn inner(x: u8) {}",
+        );
+        assert!(
+            out.contains("export_name = \"__pyo2_sig__renamed\""),
+            "{out}"
+        );
+        assert!(out.contains("\"renamed\" , & [(\"x\""), "{out}");
+        let out = expand_str("", "#[no_mangle] extern fn r#type(r#in: u8) {}");
+        assert!(out.contains("export_name = \"__pyo2_sig__type\""), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
     }
 
     #[test]

@@ -33,6 +33,48 @@
 //! second line are spelled by [`Param::describe`] and [`Return::describe`]
 //! from the real types, not from their spelling in the source, so type
 //! aliases and renamed imports can't mislead the loader.
+//!
+//! # A plain `extern "C"` function that describes itself
+//!
+//! On a function that already is `#[no_mangle] extern "C"` (or has an
+//! `#[export_name]`), `#[pyo2::export]` changes nothing of the function or
+//! its symbol and adds only the descriptor symbol `__pyo2_sig__NAME`, `NAME`
+//! being the function's symbol. Its second line starts with
+//! `#[no_mangle] extern "C" fn`:
+//!
+//! ```text
+//! pyo2 1
+//! #[no_mangle] extern "C" fn g(v: &mut PyVec<f64>, k: f64) -> f64
+//! the doc comment, if any
+//! ```
+//!
+//! The rest of that line (from `extern`) is a declaration in the grammar of
+//! Python's `dll.declare()`: parameters are scalars, `&PyStr`, `&PyVec<T>`
+//! and `&mut PyVec<T>` ([`ExternParam`]); the return is a scalar, `bool` or
+//! `()` ([`ExternReturn`]). The loader calls the function as declared: its
+//! arguments directly, its return value directly, no status and no
+//! [`Slot`]. The `#[no_mangle]` prefix makes a loader that predates this
+//! form refuse the descriptor instead of calling the function with the ABI
+//! of an exported one. A panic in such a function is not caught: it aborts
+//! the process, as any panic that reaches an `extern "C"` boundary does.
+//!
+//! # Sealed and unsafe traits
+//!
+//! The loader trusts each trait here to say what crosses the boundary, so
+//! none of them can be implemented wrongly in safe code: [`Scalar`],
+//! [`Return`] (and with it [`Plain`] and [`NotResult`]), [`ExternParam`] and
+//! [`ExternReturn`] are sealed (implemented by pyo2 only); [`Element`] and
+//! [`Param`] are `unsafe` to implement.
+//!
+//! # Borrows last one call
+//!
+//! Python lends its memory for one call, so no parameter may borrow it for
+//! longer. The traits that build a parameter take the lifetime `'a` of that
+//! loan, and every reference inside a parameter must have exactly that
+//! lifetime ([`Element<'a>`](Element), [`Param<'a>`](Param),
+//! [`ExternParam<'a>`](ExternParam)). The code `#[pyo2::export]` generates is
+//! generic over `'a`, so a parameter type that needs `'static` (written
+//! `'static`, or through an alias or a lifetime bound) fails to compile.
 
 use core::ffi::c_char;
 use core::fmt::{Display, Write as _};
@@ -244,14 +286,38 @@ unsafe extern "C" fn drop_vec<T: Scalar>(buf: *mut OwnedBuf) {
     drop(unsafe { Vec::from_raw_parts(ptr.cast::<T>(), len, cap) });
 }
 
+/// The private supertraits that seal the public traits of this module: only
+/// pyo2 can name them, so only pyo2 can implement the traits they seal.
 mod sealed {
+    /// Seals [`Scalar`](super::Scalar).
     pub trait Sealed {}
+    /// Seals [`Return`](super::Return).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` can't be returned by a function exported with #[pyo2::export]",
+        note = "return a scalar, bool, (), String or Vec<T> (T a scalar), an Option of those, \
+                or a Result of those with an error type that implements Display"
+    )]
+    pub trait SealedReturn {}
+    /// Seals [`ExternParam`](super::ExternParam).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` can't be a parameter of a plain extern \"C\" function marked #[pyo2::export]",
+        note = "its C ABI must be what pyo2 passes: a scalar, bool, &PyStr, &PyVec<T> or &mut PyVec<T>",
+        note = "for &str, &[T] and &mut [T], remove `extern \"C\"` and #[no_mangle] and let #[pyo2::export] write the wrapper"
+    )]
+    pub trait SealedExternParam {}
+    /// Seals [`ExternReturn`](super::ExternReturn).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` can't be returned by a plain extern \"C\" function marked #[pyo2::export]",
+        note = "return a scalar, bool or (); for String, Vec<T>, Option and Result, remove \
+                `extern \"C\"` and #[no_mangle] and let #[pyo2::export] write the wrapper"
+    )]
+    pub trait SealedExternReturn {}
 }
 
 /// A plain value that crosses the ABI as itself: `i8 … u64`, `isize`,
 /// `usize`, `f32`, `f64` and `bool`.
 ///
-/// Implemented by pyo2 only.
+/// Sealed: implemented by pyo2 only.
 pub trait Scalar: Copy + sealed::Sealed + 'static {
     /// Appends the Rust name of the type (`"u8"`) to `out`.
     fn describe(out: &mut String);
@@ -269,42 +335,51 @@ macro_rules! scalars {
 }
 scalars!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize f32 f64 bool);
 
-/// A type a [`PyVec`] can hold: a [`Scalar`], `&PyVec<T>` or `&mut PyVec<T>`.
+/// A type a [`PyVec`] can hold when Python lends it for `'a`: a [`Scalar`],
+/// `&'a PyVec<T>` or `&'a mut PyVec<T>` (`T: Element<'a>`).
+///
+/// Every reference in an element has the lifetime `'a` of the loan, so an
+/// element type can't hold a `'static` borrow of Python's memory: code that
+/// is generic over `'a` can't prove `&'static PyStr: Element<'a>`.
 ///
 /// # Safety
 ///
 /// Implementors must ensure that:
 /// - Python's layout of the element, as [`describe`](Self::describe)
 ///   spells it, is exactly `Self`'s (a scalar, or one pointer to a `PyVec`
-///   header).
-pub unsafe trait Element {
+///   header);
+/// - every borrow inside `Self` lasts at most `'a`.
+pub unsafe trait Element<'a> {
     /// Appends the Rust spelling of the type to `out`.
     fn describe(out: &mut String);
 }
 
-// SAFETY: Python lays elements of a scalar type out as that C scalar.
-unsafe impl<T: Scalar> Element for T {
+// SAFETY: Python lays elements of a scalar type out as that C scalar; a
+// scalar borrows nothing.
+unsafe impl<T: Scalar> Element<'_> for T {
     fn describe(out: &mut String) {
         T::describe(out)
     }
 }
 
-// SAFETY: an element `&PyVec<T>` is one non-null pointer to a header.
-unsafe impl<T: Element> Element for &PyVec<T> {
+// SAFETY: an element `&'a PyVec<T>` is one non-null pointer to a header,
+// borrowed for `'a`, and its own elements borrow for `'a` too.
+unsafe impl<'a, T: Element<'a>> Element<'a> for &'a PyVec<T> {
     fn describe(out: &mut String) {
         describe_vec::<T>(out, "&")
     }
 }
 
-// SAFETY: an element `&mut PyVec<T>` is one non-null pointer to a header,
-// each distinct (Python refuses to pass the same list twice).
-unsafe impl<T: Element> Element for &mut PyVec<T> {
+// SAFETY: an element `&'a mut PyVec<T>` is one non-null pointer to a
+// header, each distinct (Python refuses to pass the same list twice),
+// borrowed for `'a`, and its own elements borrow for `'a` too.
+unsafe impl<'a, T: Element<'a>> Element<'a> for &'a mut PyVec<T> {
     fn describe(out: &mut String) {
         describe_vec::<T>(out, "&mut ")
     }
 }
 
-fn describe_vec<T: Element>(out: &mut String, by: &str) {
+fn describe_vec<'a, T: Element<'a>>(out: &mut String, by: &str) {
     out.push_str(by);
     let start = out.len();
     out.push_str("PyVec<");
@@ -330,14 +405,18 @@ pub enum ArgError {
 
 /// A parameter type of an exported function.
 ///
-/// Implemented for every [`Scalar`], `&PyStr`, `&PyVec<T>`, `&mut PyVec<T>`
-/// (`T` an [`Element`]), and the sugar `&str`, `&[T]` and `&mut [T]`.
+/// Implemented for every [`Scalar`], `&'a PyStr`, `&'a PyVec<T>`,
+/// `&'a mut PyVec<T>` (`T` an [`Element<'a>`](Element)), and the sugar
+/// `&'a str`, `&'a [T]` and `&'a mut [T]`: every borrow in the parameter
+/// lasts exactly the call's `'a`.
 ///
 /// # Safety
 ///
 /// Implementors must ensure that:
 /// - [`describe`](Self::describe) spells a type whose Python-side C value is
-///   exactly [`C`](Self::C).
+///   exactly [`C`](Self::C);
+/// - every borrow inside `Self` lasts at most `'a`, so that a `Self` built by
+///   [`from_c`](Self::from_c) can't outlive the memory Python lent.
 pub unsafe trait Param<'a>: Sized {
     /// The C type of the argument.
     type C: Copy;
@@ -374,7 +453,7 @@ macro_rules! scalar_params {
 scalar_params!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize f32 f64 bool);
 
 // SAFETY: `&PyVec<T>` crosses as a pointer to its header.
-unsafe impl<'a, T: Element> Param<'a> for &'a PyVec<T> {
+unsafe impl<'a, T: Element<'a>> Param<'a> for &'a PyVec<T> {
     type C = *const PyVec<T>;
     fn describe(out: &mut String) {
         describe_vec::<T>(out, "&")
@@ -386,7 +465,7 @@ unsafe impl<'a, T: Element> Param<'a> for &'a PyVec<T> {
 }
 
 // SAFETY: `&mut PyVec<T>` crosses as a pointer to its header.
-unsafe impl<'a, T: Element> Param<'a> for &'a mut PyVec<T> {
+unsafe impl<'a, T: Element<'a>> Param<'a> for &'a mut PyVec<T> {
     type C = *mut PyVec<T>;
     fn describe(out: &mut String) {
         describe_vec::<T>(out, "&mut ")
@@ -412,7 +491,7 @@ unsafe impl<'a> Param<'a> for &'a str {
 }
 
 // SAFETY: `&[T]` crosses as a pointer to a `PyVec<T>` header.
-unsafe impl<'a, T: Element> Param<'a> for &'a [T] {
+unsafe impl<'a, T: Element<'a>> Param<'a> for &'a [T] {
     type C = *const PyVec<T>;
     fn describe(out: &mut String) {
         out.push_str("&[");
@@ -427,7 +506,7 @@ unsafe impl<'a, T: Element> Param<'a> for &'a [T] {
 }
 
 // SAFETY: `&mut [T]` crosses as a pointer to a `PyVec<T>` header.
-unsafe impl<'a, T: Element> Param<'a> for &'a mut [T] {
+unsafe impl<'a, T: Element<'a>> Param<'a> for &'a mut [T] {
     type C = *mut PyVec<T>;
     fn describe(out: &mut String) {
         out.push_str("&mut [");
@@ -455,7 +534,24 @@ pub enum Outcome<C> {
 /// A return type of an exported function: every [`Scalar`], `()`, `String`,
 /// `Vec<T>` (`T` a [`Scalar`]), `Option` of those, and `Result` of those or
 /// of their `Option`, with any error type that implements [`Display`].
-pub trait Return {
+///
+/// Sealed: implemented by pyo2 only, because the loader reads the slot as
+/// [`describe`](Self::describe) says, trusting [`C`](Self::C) to match.
+///
+/// ```compile_fail
+/// struct Lies(u8);
+/// impl pyo2::abi::Return for Lies {
+///     type C = u8;
+///     fn describe(out: &mut String) { out.push_str("Vec<u8>") }
+///     fn into_outcome(self) -> pyo2::abi::Outcome<u8> { pyo2::abi::Outcome::Value(self.0) }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` can't be returned by a function exported with #[pyo2::export]",
+    note = "return a scalar, bool, (), String or Vec<T> (T a scalar), an Option of those, \
+            or a Result of those with an error type that implements Display"
+)]
+pub trait Return: sealed::SealedReturn {
     /// What the caller's `out` slot holds.
     type C;
     /// Appends the Rust spelling of the type to `out`.
@@ -465,7 +561,16 @@ pub trait Return {
 }
 
 /// A return type that is not an `Option` or a `Result`.
+///
+/// Sealed, as its supertrait [`Return`] is: implemented by pyo2 only.
 pub trait Plain: Return {}
+
+impl<T: Scalar> sealed::SealedReturn for T {}
+impl sealed::SealedReturn for () {}
+impl sealed::SealedReturn for String {}
+impl<T: Scalar> sealed::SealedReturn for Vec<T> {}
+impl<T: Plain> sealed::SealedReturn for Option<T> {}
+impl<T: NotResult, E: Display> sealed::SealedReturn for Result<T, E> {}
 
 impl<T: Scalar> Return for T {
     type C = T;
@@ -529,6 +634,8 @@ impl<T: Plain> Return for Option<T> {
 }
 
 /// A return type that is not a `Result`: [`Plain`] or an `Option`.
+///
+/// Sealed, as its supertrait [`Return`] is: implemented by pyo2 only.
 pub trait NotResult: Return {}
 impl<T: Plain> NotResult for T {}
 impl<T: Plain> NotResult for Option<T> {}
@@ -547,6 +654,76 @@ impl<T: NotResult, E: Display> Return for Result<T, E> {
             Ok(v) => v.into_outcome(),
             Err(e) => Outcome::Err(e.to_string()),
         }
+    }
+}
+
+/// A parameter type of a plain `extern "C"` function marked
+/// `#[pyo2::export]`, whose C ABI is exactly what the loader passes for the
+/// type [`describe`](Self::describe) spells: every [`Scalar`] (by value),
+/// `&'a PyStr`, `&'a PyVec<T>` and `&'a mut PyVec<T>` (one pointer to a
+/// header, `T` an [`Element<'a>`](Element)).
+///
+/// `&str` and slices are not: they are two words in Rust's ABI, and the
+/// loader passes one pointer. Let `#[pyo2::export]` write the wrapper (drop
+/// `extern "C"` and `#[no_mangle]`) to take them.
+///
+/// Sealed: implemented by pyo2 only.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` can't be a parameter of a plain extern \"C\" function marked #[pyo2::export]",
+    note = "its C ABI must be what pyo2 passes: a scalar, bool, &PyStr, &PyVec<T> or &mut PyVec<T>",
+    note = "for &str, &[T] and &mut [T], remove `extern \"C\"` and #[no_mangle] and let #[pyo2::export] write the wrapper"
+)]
+pub trait ExternParam<'a>: sealed::SealedExternParam {
+    /// Appends the Rust spelling of the type to `out`.
+    fn describe(out: &mut String);
+}
+
+impl<T: Scalar> sealed::SealedExternParam for T {}
+impl<T: Scalar> ExternParam<'_> for T {
+    fn describe(out: &mut String) {
+        T::describe(out)
+    }
+}
+
+impl<'a, T: Element<'a>> sealed::SealedExternParam for &'a PyVec<T> {}
+impl<'a, T: Element<'a>> ExternParam<'a> for &'a PyVec<T> {
+    fn describe(out: &mut String) {
+        describe_vec::<T>(out, "&")
+    }
+}
+
+impl<'a, T: Element<'a>> sealed::SealedExternParam for &'a mut PyVec<T> {}
+impl<'a, T: Element<'a>> ExternParam<'a> for &'a mut PyVec<T> {
+    fn describe(out: &mut String) {
+        describe_vec::<T>(out, "&mut ")
+    }
+}
+
+/// A return type of a plain `extern "C"` function marked `#[pyo2::export]`:
+/// every [`Scalar`] and `()`, returned as themselves.
+///
+/// Sealed: implemented by pyo2 only.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` can't be returned by a plain extern \"C\" function marked #[pyo2::export]",
+    note = "return a scalar, bool or (); for String, Vec<T>, Option and Result, remove \
+            `extern \"C\"` and #[no_mangle] and let #[pyo2::export] write the wrapper"
+)]
+pub trait ExternReturn: sealed::SealedExternReturn {
+    /// Appends the Rust spelling of the type to `out`.
+    fn describe(out: &mut String);
+}
+
+impl<T: Scalar> sealed::SealedExternReturn for T {}
+impl<T: Scalar> ExternReturn for T {
+    fn describe(out: &mut String) {
+        T::describe(out)
+    }
+}
+
+impl sealed::SealedExternReturn for () {}
+impl ExternReturn for () {
+    fn describe(out: &mut String) {
+        out.push_str("()")
     }
 }
 
@@ -607,11 +784,7 @@ pub unsafe fn run<R: Return>(
         Ok(Err((param, e))) => (status::BAD_ARG, format!("parameter `{param}`: {e}")),
         Err(payload) => {
             let message = panic_message(&*payload);
-            // A payload whose destructor panics must not unwind out of an
-            // `extern "C"` function (that aborts): drop it inside a guard.
-            if catch_unwind(AssertUnwindSafe(|| drop(payload))).is_err() {
-                // The second payload is leaked on purpose: dropping it could panic again.
-            }
+            drop_payload(payload);
             (status::PANIC, message)
         }
     };
@@ -621,6 +794,19 @@ pub unsafe fn run<R: Return>(
             .write(OwnedBuf::from_string(message))
     };
     code
+}
+
+/// Drops a caught panic's payload without letting a panic escape.
+///
+/// A payload whose destructor panics must not unwind out of an `extern "C"`
+/// function (that aborts), so it is dropped inside `catch_unwind`. If its
+/// destructor does panic, the payload of that second panic is leaked with
+/// [`mem::forget`](core::mem::forget): its own destructor could panic again,
+/// and so on without end.
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        core::mem::forget(second);
+    }
 }
 
 /// One parameter of a descriptor: its name and its type's `describe`.
@@ -637,8 +823,36 @@ pub fn describe(
     ret: fn(&mut String),
     doc: &str,
 ) -> *const c_char {
+    descriptor(cell, "fn", name, params, ret, doc)
+}
+
+/// Builds (once) and returns the descriptor of a plain `extern "C"`
+/// function marked `#[pyo2::export]`, whose second line starts with
+/// `#[no_mangle] extern "C" fn`.
+///
+/// `params` and `ret` are the [`ExternParam::describe`] and
+/// [`ExternReturn::describe`] of its types. See the
+/// [module documentation](self) for the format.
+pub fn describe_extern(
+    cell: &'static OnceLock<CString>,
+    name: &str,
+    params: &[ParamDescriptor],
+    ret: fn(&mut String),
+    doc: &str,
+) -> *const c_char {
+    descriptor(cell, "#[no_mangle] extern \"C\" fn", name, params, ret, doc)
+}
+
+fn descriptor(
+    cell: &'static OnceLock<CString>,
+    kind: &str,
+    name: &str,
+    params: &[ParamDescriptor],
+    ret: fn(&mut String),
+    doc: &str,
+) -> *const c_char {
     cell.get_or_init(|| {
-        let mut text = format!("pyo2 {ABI_VERSION}\nfn {name}(");
+        let mut text = format!("pyo2 {ABI_VERSION}\n{kind} {name}(");
         for (i, (pname, describe)) in params.iter().enumerate() {
             if i > 0 {
                 text.push_str(", ");
@@ -790,6 +1004,61 @@ mod tests {
         );
     }
 
+    /// A panic payload whose destructor panics once: with a `Quiet`
+    /// payload, a zero-sized type, so the leaked second payload owns no
+    /// memory (and Miri, which reports leaks, sees none).
+    #[test]
+    fn a_payload_whose_destructor_panics_is_contained() {
+        use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        struct Quiet;
+        struct Bomb(#[allow(dead_code)] u64);
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                DROPS.fetch_add(1, SeqCst);
+                std::panic::panic_any(Quiet);
+            }
+        }
+        let (code, _, message) = call::<u8>(|| std::panic::panic_any(Bomb(7)));
+        assert_eq!(code, status::PANIC);
+        assert!(message.contains("not a string"), "{message}");
+        assert_eq!(DROPS.load(SeqCst), 1);
+        let (code, v, _) = call(|| Ok(5_u8));
+        assert_eq!((code, v), (status::OK, Some(5)));
+    }
+
+    /// A payload whose destructor panics with a payload whose destructor
+    /// panics, and so on: the second payload is leaked, never dropped (a
+    /// drop would panic out of `run`, which aborts in an `extern "C"` fn).
+    #[test]
+    fn a_payload_whose_destructor_panics_without_end_is_contained() {
+        use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        // Each drop panics with another `Forever` (zero-sized, so a leaked
+        // one owns no memory), up to a bound that only a wrong `run` reaches.
+        struct Forever;
+        impl Drop for Forever {
+            fn drop(&mut self) {
+                if DROPS.fetch_add(1, SeqCst) < 100 {
+                    std::panic::panic_any(Forever);
+                }
+            }
+        }
+        // Were a panic to escape `run`, forget its payload too and fail
+        // plainly (dropping it would panic again).
+        let escaped = catch_unwind(|| call::<u8>(|| std::panic::panic_any(Forever)));
+        let (code, _, message) = escaped.unwrap_or_else(|payload| {
+            core::mem::forget(payload);
+            panic!("a panic escaped `run`")
+        });
+        assert_eq!(code, status::PANIC);
+        assert!(message.contains("not a string"), "{message}");
+        assert_eq!(DROPS.load(SeqCst), 1, "only the first payload is dropped");
+        let (code, _, message) = call::<u8>(|| panic!("again"));
+        assert_eq!((code, message.as_str()), (status::PANIC, "again"));
+        assert_eq!(DROPS.load(SeqCst), 1);
+    }
+
     #[test]
     fn str_params_check_utf8_and_null() {
         let mut bytes = *b"ok\xff";
@@ -818,12 +1087,56 @@ mod tests {
         assert_eq!(data, [3, 2, 1]);
     }
 
+    fn spelled_extern<'a, P: ExternParam<'a>>() -> String {
+        let mut s = String::new();
+        P::describe(&mut s);
+        s
+    }
+
+    #[test]
+    fn extern_params_are_spelled_from_their_types() {
+        type Alias<'a> = &'a PyVec<u8>;
+        type Int = i16;
+        assert_eq!(spelled_extern::<Int>(), "i16");
+        assert_eq!(spelled_extern::<Alias<'_>>(), "&PyStr");
+        assert_eq!(spelled_extern::<&mut PyStr>(), "&mut PyVec<u8>");
+        assert_eq!(
+            spelled_extern::<&PyVec<&mut PyVec<&PyStr>>>(),
+            "&PyVec<&mut PyVec<&PyStr>>"
+        );
+        let mut s = String::new();
+        <bool as ExternReturn>::describe(&mut s);
+        <() as ExternReturn>::describe(&mut s);
+        assert_eq!(s, "bool()");
+    }
+
+    #[test]
+    fn extern_descriptors_say_no_mangle_extern_c() {
+        static CELL: OnceLock<CString> = OnceLock::new();
+        static UNIT: OnceLock<CString> = OnceLock::new();
+        let params: [ParamDescriptor; 2] = [
+            ("v", <&mut PyVec<f64> as ExternParam<'_>>::describe),
+            ("words", <&PyVec<&PyStr> as ExternParam<'_>>::describe),
+        ];
+        let p = describe_extern(&CELL, "g", &params, <f64 as ExternReturn>::describe, "Doc.");
+        // SAFETY: `p` points into CELL's CString, alive for 'static.
+        let text = unsafe { core::ffi::CStr::from_ptr(p) }.to_str().unwrap();
+        assert_eq!(
+            text,
+            "pyo2 1\n#[no_mangle] extern \"C\" fn g(v: &mut PyVec<f64>, words: &PyVec<&PyStr>) -> f64\nDoc."
+        );
+        let p = describe_extern(&UNIT, "h", &[], <() as ExternReturn>::describe, "");
+        // SAFETY: as above, for UNIT.
+        let text = unsafe { core::ffi::CStr::from_ptr(p) }.to_str().unwrap();
+        assert_eq!(text, "pyo2 1\n#[no_mangle] extern \"C\" fn h()");
+    }
+
     #[test]
     fn descriptors_are_built_once() {
         static CELL: OnceLock<CString> = OnceLock::new();
         let params: [ParamDescriptor; 2] = [("s", <&str>::describe), ("v", <&mut [u8]>::describe)];
         let p = describe(&CELL, "f", &params, <Result<u8, String>>::describe, "Doc.");
-        assert_eq!(p, describe(&CELL, "f", &[], <()>::describe, ""));
+        assert_eq!(p, describe(&CELL, "f", &[], <() as Return>::describe, ""));
         // SAFETY: `p` points into CELL's CString, alive for 'static.
         let text = unsafe { core::ffi::CStr::from_ptr(p) }.to_str().unwrap();
         assert_eq!(

@@ -121,11 +121,180 @@ pub use vec::{PyStr, PyVec};
 /// fn keep(s: &'static str) -> usize { s.len() }
 /// ```
 ///
-/// A type that can't cross the boundary is a compile error:
+/// However it is spelled: the generated code is generic over the lifetime of
+/// Python's loan, so a parameter type that needs `'static` through an alias,
+/// deep inside a `PyVec`, or a lifetime bound doesn't compile either
+/// (see [`abi`]).
+///
+/// ```compile_fail
+/// type Forever = &'static str;
+/// #[pyo2::export]
+/// fn keep(s: Forever) -> usize { s.len() }
+/// ```
+///
+/// ```compile_fail
+/// type Words<'a> = &'a pyo2::PyVec<&'static pyo2::PyStr>;
+/// #[pyo2::export]
+/// fn keep(words: Words<'_>) -> usize { words.len() }
+/// ```
 ///
 /// ```compile_fail
 /// #[pyo2::export]
+/// fn keep<'a: 'static>(s: &'a str) -> usize { s.len() }
+/// ```
+///
+/// A type that can't cross the boundary is a compile error:
+///
+/// ```compile_fail,E0277
+/// #[pyo2::export]
 /// fn owned(v: Vec<u8>) -> usize { v.len() }
+/// ```
+///
+/// # On a `#[no_mangle] extern "C"` function
+///
+/// On a function that is already `#[no_mangle] pub extern "C"` (or
+/// `#[unsafe(no_mangle)]`, or has an `#[export_name]`), the attribute leaves
+/// the function and its symbol exactly as they are and adds only the
+/// descriptor, so Python checks and converts its arguments as if it were
+/// declared with `dll.declare()`, takes keyword arguments, and returns its
+/// value:
+///
+/// ```
+/// use pyo2::{PyStr, PyVec};
+///
+/// /// Multiplies every element by `k`; returns the new sum.
+/// #[pyo2::export]
+/// #[no_mangle]
+/// pub extern "C" fn scale(v: &mut PyVec<f64>, k: f64) -> f64 {
+///     v.iter_mut().for_each(|x| *x *= k);
+///     v.iter().sum()
+/// }
+///
+/// #[pyo2::export]
+/// #[no_mangle]
+/// pub extern "C" fn total_len(words: &PyVec<&PyStr>) -> u64 {
+///     words.iter().map(|w| w.len() as u64).sum()
+/// }
+/// # let mut data = [1.0, 2.0];
+/// # // SAFETY: `data` is a live local array, used only through the view.
+/// # let mut v = unsafe { PyVec::from_raw_parts(data.as_mut_ptr(), 2) };
+/// # assert_eq!(scale(&mut v, 3.0), 9.0);
+/// ```
+///
+/// ```python
+/// v = [1.0, 2.0]
+/// dll.scale(v, k=3.0)      # 9.0, and v == [3.0, 6.0]
+/// dll.scale([1, 2], 3.0)   # TypeError: ints are not f64
+/// ```
+///
+/// Its parameters must have the C ABI pyo2 passes: scalars, `&PyStr`,
+/// `&PyVec<T>` and `&mut PyVec<T>` ([`abi::ExternParam`]); it returns a
+/// scalar, `bool` or `()` ([`abi::ExternReturn`]). For `&str`, slices and
+/// owned returns, drop `extern "C"` and `#[no_mangle]` and let the attribute
+/// write the wrapper. The function can't be `unsafe` (Python can't uphold a
+/// safety contract), generic, or borrow for `'static`, and its ABI must be
+/// `"C"`. Its panics are not caught: a panic that reaches an `extern "C"`
+/// boundary aborts the process, as it does without the attribute.
+///
+/// ```compile_fail
+/// #[pyo2::export]
+/// #[no_mangle]
+/// pub extern "C" fn text(s: &str) -> usize { s.len() }
+/// ```
+///
+/// ```compile_fail,E0277
+/// // An alias doesn't hide it either.
+/// type Text<'a> = &'a str;
+/// #[pyo2::export]
+/// #[no_mangle]
+/// pub extern "C" fn text(s: Text<'_>) -> usize { s.len() }
+/// ```
+///
+/// ```compile_fail
+/// type Forever = &'static pyo2::PyStr;
+/// #[pyo2::export]
+/// #[no_mangle]
+/// pub extern "C" fn keep(s: Forever) -> usize { s.len() }
+/// ```
+///
+/// ```compile_fail
+/// #[pyo2::export]
+/// #[no_mangle]
+/// pub extern "C" fn keep<'a: 'static>(s: &'a pyo2::PyStr) -> usize { s.len() }
+/// ```
+///
+/// ```compile_fail
+/// // No #[no_mangle]: the function has no C symbol to describe.
+/// #[pyo2::export]
+/// pub extern "C" fn twice(x: i64) -> i64 { x * 2 }
+/// ```
+///
+/// ```compile_fail
+/// #[pyo2::export]
+/// #[no_mangle]
+/// pub unsafe extern "C" fn twice(x: i64) -> i64 { x * 2 }
+/// ```
+///
+/// ```compile_fail
+/// #[pyo2::export]
+/// #[no_mangle]
+/// pub extern "C" fn owned() -> String { String::new() }
 /// ```
 #[doc(inline)]
 pub use pyo2_macros::export;
+
+/// Compile-fail tests that belong to no public item: the traits the loader
+/// trusts can't be implemented outside pyo2.
+///
+/// ```compile_fail,E0277
+/// struct Lies(u8);
+/// impl pyo2::abi::Return for Lies {
+///     type C = u8;
+///     fn describe(out: &mut String) { out.push_str("Vec<u8>") }
+///     fn into_outcome(self) -> pyo2::abi::Outcome<u8> { pyo2::abi::Outcome::Value(self.0) }
+/// }
+/// ```
+///
+/// ```compile_fail,E0277
+/// struct Lies(u8);
+/// impl pyo2::abi::Plain for Lies {}
+/// ```
+///
+/// ```compile_fail,E0277
+/// struct Lies(u8);
+/// impl pyo2::abi::NotResult for Lies {}
+/// ```
+///
+/// ```compile_fail,E0277
+/// struct Lies(u8);
+/// impl pyo2::abi::ExternParam<'_> for Lies {
+///     fn describe(out: &mut String) { out.push_str("u8") }
+/// }
+/// ```
+///
+/// ```compile_fail,E0277
+/// struct Lies([u8; 40]);
+/// impl pyo2::abi::ExternReturn for Lies {
+///     fn describe(out: &mut String) { out.push_str("u8") }
+/// }
+/// ```
+///
+/// ```compile_fail,E0277
+/// #[derive(Clone, Copy)]
+/// struct Lies(u8);
+/// impl pyo2::abi::Scalar for Lies {
+///     fn describe(out: &mut String) { out.push_str("u64") }
+/// }
+/// ```
+///
+/// The same items compile when implemented for pyo2's own types through
+/// the blanket impls, which is what keeps them usable:
+///
+/// ```
+/// fn is_return<R: pyo2::abi::Return>() {}
+/// is_return::<Result<Option<Vec<u8>>, std::num::ParseIntError>>();
+/// fn is_extern<'a, P: pyo2::abi::ExternParam<'a>>() {}
+/// is_extern::<&mut pyo2::PyVec<&pyo2::PyStr>>();
+/// ```
+#[cfg(doctest)]
+pub mod compile_fail_tests {}

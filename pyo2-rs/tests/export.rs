@@ -1,6 +1,8 @@
 //! `#[pyo2::export]` end to end inside Rust: the generated C symbols are
 //! called through an `extern "C"` block, the way Python calls them, so that
-//! the wrapper's unsafe code runs under Miri too.
+//! the wrapper's unsafe code runs under Miri too. Also: lifetimes set to the
+//! call's, panic payloads whose destructor panics, and a plain
+//! `#[no_mangle] extern "C"` function that gets only a descriptor.
 
 use core::ffi::{c_char, CStr};
 use pyo2::abi::{status, OwnedBuf, Slot};
@@ -40,6 +42,58 @@ fn fill(v: &mut [i64], x: i64) {
     v.fill(x);
 }
 
+/// Every lifetime, named or elided, with bounds between them: the wrapper
+/// sets them all to the one lifetime of the call.
+#[pyo2::export]
+fn lifetimes<'a, 'b: 'a>(rows: &'a mut PyVec<&'b mut PyVec<u8>>, words: &[&'b PyStr]) -> usize {
+    rows.iter_mut().for_each(|r| r.fill(1));
+    rows.len() + words.iter().map(|w| w.len()).sum::<usize>()
+}
+
+/// A panic payload whose destructor panics with a `Quiet` payload. Payloads
+/// that are leaked are zero-sized, so they own no memory for Miri to report.
+struct Bomb;
+struct Quiet;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        std::panic::panic_any(Quiet);
+    }
+}
+
+/// A panic payload whose destructor panics with another, without end.
+struct Forever;
+
+impl Drop for Forever {
+    fn drop(&mut self) {
+        std::panic::panic_any(Forever);
+    }
+}
+
+#[pyo2::export]
+fn panics_with(forever: bool) -> u8 {
+    if forever {
+        std::panic::panic_any(Forever)
+    }
+    std::panic::panic_any(Bomb)
+}
+
+/// Multiplies every element by `k`; returns the new sum.
+#[pyo2::export]
+#[no_mangle]
+pub extern "C" fn plain_scale(v: &mut PyVec<f64>, k: f64) -> f64 {
+    v.iter_mut().for_each(|x| *x *= k);
+    v.iter().sum()
+}
+
+type Words<'a> = &'a PyVec<&'a PyStr>;
+
+#[pyo2::export]
+#[unsafe(export_name = "plain_renamed")]
+extern "C" fn plain_count(words: Words<'_>) {
+    let _ = words.len();
+}
+
 extern "C" {
     #[link_name = "parse_u8"]
     fn c_parse_u8(text: *const PyStr, slot: *mut Slot) -> i32;
@@ -57,6 +111,22 @@ extern "C" {
     fn c_fill(v: *mut PyVec<i64>, x: i64, slot: *mut Slot) -> i32;
     #[link_name = "__pyo2_sig__fill"]
     fn c_fill_sig() -> *const c_char;
+    #[link_name = "lifetimes"]
+    fn c_lifetimes(
+        rows: *mut PyVec<*mut PyVec<u8>>,
+        words: *const PyVec<*const PyStr>,
+        slot: *mut Slot,
+    ) -> i32;
+    #[link_name = "__pyo2_sig__lifetimes"]
+    fn c_lifetimes_sig() -> *const c_char;
+    #[link_name = "panics_with"]
+    fn c_panics_with(forever: bool, slot: *mut Slot) -> i32;
+    #[link_name = "plain_scale"]
+    fn c_plain_scale(v: *mut PyVec<f64>, k: f64) -> f64;
+    #[link_name = "__pyo2_sig__plain_scale"]
+    fn c_plain_scale_sig() -> *const c_char;
+    #[link_name = "__pyo2_sig__plain_renamed"]
+    fn c_plain_renamed_sig() -> *const c_char;
 }
 
 fn text(p: *const c_char) -> &'static str {
@@ -196,4 +266,84 @@ fn unit_return_writes_through_slices() {
 fn the_rust_functions_stay_callable() {
     assert_eq!(parse_u8("7"), Ok(7));
     assert_eq!(first_word(" a b"), Some("a".to_owned()));
+}
+
+#[test]
+fn every_lifetime_is_the_calls() {
+    // SAFETY: descriptor functions take nothing and return static text.
+    let sig = unsafe { c_lifetimes_sig() };
+    assert_eq!(
+        text(sig),
+        "pyo2 1\nfn lifetimes(rows: &mut PyVec<&mut PyVec<u8>>, words: &[&PyStr]) -> usize\n\
+         Every lifetime, named or elided, with bounds between them: the wrapper\n\
+         sets them all to the one lifetime of the call."
+    );
+    let mut row = [0_u8; 2];
+    // SAFETY: a live local array used only through the view.
+    let mut row_view = unsafe { PyVec::from_raw_parts(row.as_mut_ptr(), 2) };
+    let mut rows = [&mut row_view as *mut PyVec<u8>];
+    // SAFETY: a live local array of one header pointer.
+    let mut outer = unsafe { PyVec::from_raw_parts(rows.as_mut_ptr(), 1) };
+    let mut word = *b"abc";
+    let w = view(&mut word);
+    let mut words = [&w as *const PyStr];
+    // SAFETY: a live local array of one header pointer, only read.
+    let words_view = unsafe { PyVec::from_raw_parts(words.as_mut_ptr(), 1) };
+    let mut slot = Slot::new();
+    // SAFETY: valid headers all the way down, a valid slot.
+    let code = unsafe { c_lifetimes(&mut outer, &words_view, &mut slot) };
+    assert_eq!(code, status::OK);
+    // SAFETY: OK from a function returning usize.
+    assert_eq!(unsafe { slot.take::<usize>() }, 4);
+    assert_eq!(row, [1, 1]);
+}
+
+#[test]
+fn a_payload_whose_destructor_panics_is_contained_at_the_boundary() {
+    let mut slot = Slot::new();
+    for forever in [false, true, false, true] {
+        // SAFETY: a valid slot.
+        let code = unsafe { c_panics_with(forever, &mut slot) };
+        assert_eq!(code, status::PANIC);
+        assert_eq!(
+            string(&mut slot),
+            "Box<dyn Any> (a panic payload that is not a string)"
+        );
+    }
+    let mut nine = *b"9";
+    let v = view(&mut nine);
+    // SAFETY: a valid header, a valid slot.
+    let code = unsafe { c_parse_u8(&v, &mut slot) };
+    assert_eq!(code, status::OK);
+    // SAFETY: OK from a function returning Result<u8, _>.
+    assert_eq!(unsafe { slot.take::<u8>() }, 9);
+}
+
+#[test]
+fn an_extern_fn_keeps_its_abi_and_gets_a_descriptor() {
+    // SAFETY: descriptor functions take nothing and return static text.
+    let (a, b) = unsafe { (c_plain_scale_sig(), c_plain_renamed_sig()) };
+    assert_eq!(
+        text(a),
+        "pyo2 1\n#[no_mangle] extern \"C\" fn plain_scale(v: &mut PyVec<f64>, k: f64) -> f64\n\
+         Multiplies every element by `k`; returns the new sum."
+    );
+    assert_eq!(
+        text(b),
+        "pyo2 1\n#[no_mangle] extern \"C\" fn plain_renamed(words: &PyVec<&PyStr>)"
+    );
+    let mut data = [1.0, 2.0];
+    // SAFETY: a live local array used only through the view.
+    let mut v = unsafe { PyVec::from_raw_parts(data.as_mut_ptr(), 2) };
+    // SAFETY: the function's own C signature, a valid exclusive header.
+    assert_eq!(unsafe { c_plain_scale(&mut v, 3.0) }, 9.0);
+    assert_eq!(data, [3.0, 6.0]);
+    // Rust code calls it as before.
+    let mut data = [1.0];
+    // SAFETY: as above.
+    let mut v = unsafe { PyVec::from_raw_parts(data.as_mut_ptr(), 1) };
+    assert_eq!(plain_scale(&mut v, 2.0), 2.0);
+    // SAFETY: a null pointer with length 0 is a valid empty view.
+    let empty = unsafe { PyVec::<&PyStr>::from_raw_parts(core::ptr::null_mut(), 0) };
+    plain_count(&empty);
 }

@@ -9,6 +9,14 @@ The status says what the 32-byte slot holds: the value (OK), nothing (NONE),
 or a message (ERR, PANIC, BAD_ARG). Strings, vectors and messages are
 :class:`~pyo2._types.COwnedBuf`\\ s that Python copies and then frees by
 calling their own ``drop``, exactly once.
+
+``#[pyo2::export]`` on a function that already is ``#[no_mangle] extern "C"``
+adds only the descriptor, whose second line then reads
+``#[no_mangle] extern "C" fn f(p1: P1, …) -> R``: the rest of the line, from
+``extern``, is a declaration (the grammar of ``dll.declare``), and the
+function is called as declared, without a status or a slot. A package that
+predates this form refuses it (its parser expects ``fn``) instead of calling
+the function with the exported ABI.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from array import array
 from typing import Any
 
 from ._errors import Pyo2Error, RustError, RustPanic
-from ._signature import parse_descriptor
+from ._signature import parse_descriptor, parse_signature
 from ._types import BOOL, SCALARS, U8, COwnedBuf, Owned, Ret, Signature
 
 __all__ = ["ABI_VERSION", "SIG_PREFIX", "CSlot", "descriptor", "outcome"]
@@ -27,6 +35,8 @@ __all__ = ["ABI_VERSION", "SIG_PREFIX", "CSlot", "descriptor", "outcome"]
 ABI_VERSION = 1
 #: Prefix of the symbol holding an exported function's descriptor.
 SIG_PREFIX = "__pyo2_sig__"
+#: Start of the signature line of a plain ``extern "C"`` function's descriptor.
+EXTERN_PREFIX = "#[no_mangle] "
 
 OK, NONE, ERR, PANIC, BAD_ARG = range(5)
 
@@ -51,7 +61,12 @@ _DROPS: dict[int, Any] = {}
 
 
 def descriptor(cdll: ctypes.CDLL, path: str, name: str) -> Signature | None:
-    """The signature ``name`` exported with ``#[pyo2::export]``, or None if it has none."""
+    """The signature ``name`` exported with ``#[pyo2::export]``, or None if it has none.
+
+    For a plain ``extern "C"`` function marked ``#[pyo2::export]`` it is a
+    declared function's signature (its ``ret`` a scalar or None, so
+    ``sig.exported`` is false); otherwise the ``ret`` is a :class:`Ret`.
+    """
     try:
         pointer = cdll[SIG_PREFIX + name]
     except AttributeError:
@@ -72,7 +87,13 @@ def descriptor(cdll: ctypes.CDLL, path: str, name: str) -> Signature | None:
             f"{path!r}: {name!r} was exported with pyo2 ABI version {version}, but this pyo2 "
             f"package reads version {ABI_VERSION}; use matching versions of the crate and the package"
         )
-    sig = parse_descriptor(line)
+    if line.startswith(EXTERN_PREFIX):
+        declaration = line[len(EXTERN_PREFIX) :]
+        if not declaration.startswith('extern "C" fn '):
+            raise Pyo2Error(f"{path!r}: the descriptor of {name!r} is not a pyo2 descriptor: {line!r}")
+        sig = parse_signature(declaration)
+    else:
+        sig = parse_descriptor(line)
     if sig.name != name:
         raise Pyo2Error(f"{path!r}: the descriptor of {name!r} describes {sig.name!r}")
     return Signature(sig.name, sig.params, sig.ret, doc)
