@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pyo2
-from pyo2 import _function, _marshal
+from pyo2 import _inference, _marshal, _runtime
 from support import run_python
 
 # Every kind of argument inference knows, ``n`` items long where that means
@@ -45,10 +45,10 @@ def arguments(i: int) -> list[Any]:
             return out
 
 
-def state(function: Any) -> _function._State:
-    """The :class:`_State` behind an inferred function (in its closure)."""
+def state(function: Any) -> _runtime.State:
+    """The :class:`State` behind an inferred function (in its closure)."""
     cells = [c.cell_contents for c in function.__closure__ or ()]
-    found = [c for c in cells if isinstance(c, _function._State)]
+    found = [c for c in cells if isinstance(c, _runtime.State)]
     assert len(found) == 1
     return found[0]
 
@@ -64,22 +64,22 @@ def test_inferred_caches_stay_under_their_bounds(dll: pyo2.RustDLL) -> None:
         function(*arguments(i))
         seen_shapes = max(seen_shapes, len(s.shapes))
         seen_inferred = max(seen_inferred, len(s.inferred))
-        assert len(_function._PROTOTYPES) <= _function._MAX_PROTOTYPES
+        assert len(_runtime.PROTOTYPES) <= _runtime.MAX_PROTOTYPES
     # Each cache filled up (so the bound was reached, not just unapproached)…
-    assert seen_shapes == _function._MAX_SHAPES
-    assert seen_inferred == _function._MAX_INFERRED
+    assert seen_shapes == _inference.MAX_SHAPES
+    assert seen_inferred == _inference.MAX_INFERRED
     # …and ctypes' own CFUNCTYPE cache, which never forgets, was not used.
     assert len(ctypes._c_functype_cache) == ctypes_cache  # type: ignore[attr-defined]
 
 
 def test_calls_still_work_after_the_caches_are_cleared(dll: pyo2.RustDLL) -> None:
     double = dll.double_i64
-    for i in range(_function._MAX_SHAPES * 3):
+    for i in range(_inference.MAX_SHAPES * 3):
         values = list(range(i % 7 + 1))
         extra = [1.5] * (i // 7)  # a new shape each time the arity grows
         double(values, *extra)
         assert values == [2 * x for x in range(i % 7 + 1)]
-    assert len(state(double).shapes) <= _function._MAX_SHAPES
+    assert len(state(double).shapes) <= _inference.MAX_SHAPES
 
 
 def test_struct_formats_are_bounded(dll: pyo2.RustDLL) -> None:

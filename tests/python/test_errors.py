@@ -1,5 +1,5 @@
-"""DESIGN.md's error table: every bad input gets its exception, and leaves
-every argument exactly as it was."""
+"""README's error table (section "Errors"): every bad input gets its
+exception, and leaves every argument exactly as it was."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def snapshot(args: tuple[Any, ...]) -> tuple[list[int], list[Any]]:
     return ids, [walk(a) for a in args]
 
 
-PARAMETER = re.compile(r"parameter (#\d+|'\w+')|missing argument")
+PARAMETER = re.compile(r"parameter (#\d+|'\w+')|missing \d+ required positional argument")
 RUST_TYPE = re.compile(
     r"\b(i8|i16|i32|i64|isize|u8|u16|u32|u64|usize|f32|f64|bool)\b|&(mut )?(PyVec|PyStr|str|\[)"
 )
@@ -78,7 +78,13 @@ CASES: list[tuple[str, str | None, Any, type[BaseException], list[str]]] = [
         TypeError,
         ["'v'", "got tuple", "expected a list or a buffer"],
     ),
-    ("scale", "fn scale(v: &mut PyVec<f64>, k: f64) -> f64", ([1.0],), TypeError, ["missing argument"]),
+    (
+        "scale",
+        "fn scale(v: &mut PyVec<f64>, k: f64) -> f64",
+        ([1.0],),
+        TypeError,
+        ["missing 1 required positional argument: 'k'"],
+    ),
     ("echo_u8", "fn echo_u8(x: u8) -> u8", (256,), OverflowError, ["echo_u8()", "'x'", "u8", "0..=255"]),
     ("echo_u8", "fn echo_u8(x: u8) -> u8", (1.0,), TypeError, ["'x'", "u8", "got float"]),
     ("echo_u64", "fn echo_u64(x: u64) -> u64", (-1,), OverflowError, ["'x'", "u64"]),

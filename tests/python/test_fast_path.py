@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from strategies import ANY_SCALAR, VIEW_ARGS, Color, Index, Liar
 
 import pyo2
-from pyo2 import _function
+from pyo2 import _inference
 
 SCALARS = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32", "f64", "bool"]
 
@@ -169,7 +169,7 @@ def inferred_functions(fixture_path: Path) -> dict[str, Any]:
 
 def full_inference(function: Any, *args: Any) -> Any:
     state = inspect.getclosurevars(function).nonlocals["state"]
-    return _function._inferred_general(state, args)
+    return _inference.inferred_general(state, args)
 
 
 @pytest.mark.parametrize("name", list(INFERRED))

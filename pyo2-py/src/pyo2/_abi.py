@@ -17,19 +17,27 @@ adds only the descriptor, whose second line then reads
 function is called as declared, without a status or a slot. A package that
 predates this form refuses it (its parser expects ``fn``) instead of calling
 the function with the exported ABI.
+
+:func:`outcome` turns a status into a value or an exception, and
+:func:`settle` adds the one post-call rule about write-back. Imports point
+down: :mod:`pyo2._runtime` uses this module; it uses :mod:`pyo2._convert`,
+:mod:`pyo2._signature`, :mod:`pyo2._types` and :mod:`pyo2._errors`.
 """
 
 from __future__ import annotations
 
 import ctypes
-from array import array
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._convert import read_scalars
 from ._errors import Pyo2Error, RustError, RustPanic
 from ._signature import parse_descriptor, parse_signature
-from ._types import BOOL, SCALARS, U8, COwnedBuf, Owned, Ret, Signature
+from ._types import SCALARS, U8, COwnedBuf, Owned, Ret, Signature
 
-__all__ = ["ABI_VERSION", "SIG_PREFIX", "CSlot", "descriptor", "outcome"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["ABI_VERSION", "SIG_PREFIX", "CSlot", "descriptor", "outcome", "settle"]
 
 #: The descriptor version this package reads.
 ABI_VERSION = 1
@@ -112,13 +120,9 @@ def _take(buf: COwnedBuf, owned: Owned) -> Any:
     """Copy what ``buf`` holds into a Python object, then free it."""
     try:
         n = buf.len
-        if not n:
-            return "" if owned.text else []
-        raw = ctypes.string_at(buf.ptr, n * owned.elem.size)
         if owned.text:
-            return raw.decode("utf-8")
-        items = array(owned.elem.code, raw).tolist()
-        return list(map(bool, items)) if owned.elem is BOOL else items
+            return ctypes.string_at(buf.ptr, n).decode("utf-8") if n else ""
+        return read_scalars(owned.elem, buf.ptr, n)
     finally:
         _free(buf)
 
@@ -155,3 +159,28 @@ def outcome(function: str, status: int, ret: Ret, slot: CSlot) -> Any:
     if status == PANIC:
         raise RustPanic(message, function)
     raise ValueError(f"{function}(): {message}")
+
+
+def settle(function: str, status: int, ret: Ret, slot: CSlot, write_back: Callable[[], None] | None) -> Any:
+    """:func:`outcome`, with the one post-call rule about ``write_back`` (what
+    Rust wrote into the arguments, put back into the Python objects).
+
+    After a panic nothing is written back: the lists stay as they were rather
+    than half updated. Otherwise the function returned normally, ``Err(e)``
+    included, so its writes stand: they are written back, then the value is
+    returned or :class:`pyo2.RustError` raised. The slot's buffers are freed
+    first, whatever happens.
+    """
+    try:
+        result = outcome(function, status, ret, slot)
+    except RustPanic:
+        raise
+    except (RustError, ValueError):
+        # Err(e) is a normal return. (A bad argument was refused before the
+        # function ran, so there is nothing of it to write back.)
+        if write_back is not None:
+            write_back()
+        raise
+    if write_back is not None:
+        write_back()
+    return result

@@ -1,21 +1,32 @@
-"""Scalar conversions and the wording of argument errors.
+"""Conversions of single values, both ways, and the wording of argument errors.
+
+- :func:`scalar` checks one Python value against a scalar Rust type;
+- :func:`text` is the one conversion of a ``str`` or ``bytes`` to the bytes
+  Rust reads for ``&PyStr`` / ``&str`` (every path uses it);
+- :func:`read_scalars` and :func:`scalar_items` are the one conversion of
+  scalars Rust wrote (or returned) back to Python values.
 
 Every argument error names the function, the parameter and the Rust type it
 wanted, then says what is wrong::
 
     sum_u8(): parameter 'v' (&PyVec<u8>): item [2]: 256 is out of range for u8 (0..=255)
+
+Imports point down: only :mod:`pyo2._types`.
 """
 
 from __future__ import annotations
 
+import codecs
+import ctypes
 import math
 import operator
 import struct
+from array import array
 from typing import Any, NoReturn
 
-from ._types import Scalar
+from ._types import BOOL, Scalar
 
-__all__ = ["Where", "scalar", "show"]
+__all__ = ["Where", "read_scalars", "scalar", "scalar_items", "show", "text"]
 
 
 def _to_f32(value: float) -> float:
@@ -96,3 +107,44 @@ def scalar(t: Scalar, value: Any) -> int | float | bool:
             raise OverflowError(f"{number} is not a bool (True, False, 1 or 0)")
         raise OverflowError(f"{number} is out of range for {t.name} ({t.lo}..={t.hi})")
     return bool(number) if kind == "bool" else number
+
+
+def text(value: Any, utf8: bool) -> bytes:
+    """The bytes Rust reads for ``value``, a ``str`` (as UTF-8) or ``bytes``.
+
+    A subclass is read through its exact base type (its ``encode``,
+    ``__len__`` or ``__bytes__`` could lie), so length and data come from one
+    source. ``utf8``: the bytes must be UTF-8 (a ``&str`` parameter).
+
+    Raises ``TypeError`` (no message) for any other value,
+    ``UnicodeEncodeError`` for a ``str`` with a lone surrogate and
+    ``UnicodeDecodeError`` for ``bytes`` that must be UTF-8 and are not.
+    """
+    cls = type(value)
+    if cls is str:
+        encoded: bytes = value.encode()
+        return encoded
+    if cls is bytes:
+        raw: bytes = value
+    elif issubclass(cls, str):
+        return str.encode(value, "utf-8")
+    elif issubclass(cls, bytes):
+        raw = bytes.__getitem__(value, slice(None))
+    else:
+        raise TypeError
+    if utf8:
+        codecs.utf_8_decode(raw, "strict", True)
+    return raw
+
+
+def scalar_items(t: Scalar, data: array[Any]) -> list[Any]:
+    """The Python values of an array of ``t`` (``bool`` elements as ``bool``)."""
+    items = data.tolist()
+    return list(map(bool, items)) if t is BOOL else items
+
+
+def read_scalars(t: Scalar, ptr: int, n: int) -> list[Any]:
+    """``n`` values of ``t`` at ``ptr`` (memory Rust wrote or pointed a header at)."""
+    if not n:
+        return []
+    return scalar_items(t, array(t.code, ctypes.string_at(ptr, n * t.size)))

@@ -15,16 +15,24 @@ B. :meth:`Marshal.layout` puts all headers in one C array and all element
    pointers in another, and exports the zero-copy buffers. It can't fail but
    for ``MemoryError``.
 C. After the call, :meth:`Marshal.write_back` reads every header Rust could
-   write. If none changed, only the data blocks Rust wrote into (told by one
-   comparison each) are written back; otherwise every list's new contents are
-   computed from the headers. Either way everything is computed before any
-   list is assigned.
+   write, and writes back by snapshot comparison: a view whose header and data
+   are as before is left alone; a list whose data block Rust wrote into (told
+   by one comparison per block) gets the block's items; a view Rust moved
+   (swapped with another) is read from where its header points now. The
+   flat fast path of generated functions writes back with the same rule
+   (:func:`write_back_flat`). Everything is computed before anything is
+   assigned, by :func:`apply`, all or nothing.
+
+Imports point down: :mod:`pyo2._runtime` and :mod:`pyo2._codegen` use this
+module; it uses :mod:`pyo2._convert`, :mod:`pyo2._signature` and
+:mod:`pyo2._types`.
 """
 
 from __future__ import annotations
 
 import codecs
 import ctypes
+import enum
 import math
 import struct
 import sys
@@ -32,11 +40,11 @@ from array import array
 from itertools import chain
 from typing import Any
 
-from ._convert import Where, scalar, show
+from ._convert import Where, read_scalars, scalar, scalar_items, show, text
 from ._signature import MAX_DEPTH
 from ._types import BOOL, F64, HEADER_SIZE, I64, POINTER_SIZE, PYSTR, SCALARS, U8, RType, Scalar, VecRef
 
-__all__ = ["WORD", "Marshal", "apply", "infer", "pack", "read_scalars"]
+__all__ = ["WORD", "Marshal", "apply", "infer", "lend_bytes", "pack", "write_back_flat"]
 
 #: :mod:`array` type code of a ``size_t`` (headers and element pointers).
 WORD = next(code for code in "QLI" if array(code).itemsize == POINTER_SIZE)
@@ -132,10 +140,31 @@ def _inspect_buffer(obj: object, where: Where, path: str) -> _Buffer | None:
         return _Buffer(elem, len(mv), mv.nbytes, mv.readonly)
 
 
+class Kind(enum.Enum):
+    """What a :class:`_Node` stands for, and so which of its attributes are set."""
+
+    #: A list of scalars, converted into a :class:`_Block` (``data``), from element ``offset``.
+    LIST = "list"
+    #: A list of views: ``children``, whose element pointers start at ``slot``.
+    NESTED = "nested"
+    #: A writable buffer (``obj``, ``nbytes`` long) lent in place, zero copy.
+    BUFFER = "buffer"
+    #: A private copy (``data``, a ``bytearray``) that nothing is written back from.
+    COPY = "copy"
+    #: A private copy (``data``) written back into the buffer ``obj`` after the
+    #: call if Rust changed it from ``packed``.
+    COPYBACK = "copyback"
+    #: ``bytes`` (``data``) lent in place, read-only.
+    BYTES = "bytes"
+
+
+_LIST, _NESTED, _BUFFER, _COPY, _COPYBACK, _BYTES = Kind
+
+
 class _Block:
     """The converted data of one or more scalar lists, back to back."""
 
-    __slots__ = ("base", "data", "elem", "mutable", "nodes", "packed")
+    __slots__ = ("base", "data", "elem", "items", "mutable", "nodes", "packed", "unchanged")
 
     def __init__(self, elem: Scalar, data: array[Any], packed: bytes, nodes: list[_Node]) -> None:
         self.elem = elem
@@ -145,6 +174,17 @@ class _Block:
         self.base = data.buffer_info()[0]
         self.nodes = nodes
         self.mutable = any(node.t.mutable for node in nodes)
+        #: Set by the write-back: Rust didn't write into ``data`` (or may not).
+        self.unchanged = True
+        #: Set by the write-back: ``data``'s items, once asked for.
+        self.items: list[Any] | None = None
+
+    def slice(self, offset: int, n: int) -> list[Any]:
+        """The Python items of ``n`` elements from ``offset``, as Rust left them."""
+        items = self.items
+        if items is None:
+            items = self.items = scalar_items(self.elem, self.data)
+        return items if offset == 0 and n == len(items) else items[offset : offset + n]
 
 
 class _Node:
@@ -169,7 +209,7 @@ class _Node:
         "where",
     )
 
-    # Set only for the kinds that use them (see ``kind``); ``ptr`` by the layout.
+    # Set only for the kinds that use them (see :class:`Kind`); ``ptr`` by the layout.
     children: list[_Node]
     offset: int
     slot: int
@@ -180,20 +220,14 @@ class _Node:
     where: Where
     path: str
 
-    def __init__(self, obj: Any, t: VecRef, kind: str, data: Any, n: int, index: int) -> None:  # noqa: PLR0917
+    def __init__(self, obj: Any, t: VecRef, kind: Kind, data: Any, n: int, index: int) -> None:  # noqa: PLR0917
         #: The Python object the header stands for, and that write-back writes.
         self.obj = obj
         #: What its items are read from: ``obj`` itself for an exact ``list``,
         #: a plain copy of a ``list`` subclass (whose own methods may lie).
         self.src = obj
         self.t = t
-        #: "list" (scalars converted into a :class:`_Block` in ``data``, from
-        #: element ``offset``), "nested" (``children``, whose element pointers
-        #: start at ``slot``), "buffer" (zero-copy ``obj`` of ``nbytes``),
-        #: "copy" (a private ``bytearray`` in ``data``), "copyback" (a private
-        #: ``bytearray`` in ``data``, written back into the buffer ``obj``
-        #: after the call if Rust changed it from ``packed``) or "bytes"
-        #: (``data`` read in place). Only the attributes of its kind are set.
+        #: Only the attributes of its kind are set.
         self.kind = kind
         self.data = data
         self.n = n
@@ -202,19 +236,23 @@ class _Node:
 
 
 # ---------------------------------------------------------------------------
-# Inference: a Rust type from a Python value, per DESIGN.md's seed rules.
+# Inference: a Rust type from a Python value, per README's table "Passing values".
+
+
+#: What :func:`_unify` returns for two types no one type fits.
+_CLASH: RType | None = VecRef(None, mutable=False)  # type: ignore[arg-type]  # compared by identity
 
 
 def _unify(a: RType | None, b: RType | None) -> RType | None:
-    """The one type both ``a`` and ``b`` fit, or raise ``LookupError``."""
+    """The one type both ``a`` and ``b`` fit (None: still unknown), or :data:`_CLASH`."""
     if a is None or a == b:
         return b
     if b is None:
         return a
     if isinstance(a, VecRef) and isinstance(b, VecRef) and a.mutable == b.mutable:
         elem = _unify(a.elem, b.elem)
-        return VecRef(elem, a.mutable)  # type: ignore[arg-type]
-    raise LookupError
+        return _CLASH if elem is _CLASH else VecRef(elem, a.mutable)  # type: ignore[arg-type]
+    return _CLASH
 
 
 def _fill(t: RType | None) -> RType:
@@ -268,9 +306,8 @@ def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -
         first = -1
         for i, item in enumerate(value):
             item_t = _infer(item, where, f"{path}[{i}]", on_path, depth + 1)
-            try:
-                elem = _unify(elem, item_t)
-            except LookupError:
+            unified = _unify(elem, item_t)
+            if unified is _CLASH:
                 where.fail(
                     TypeError,
                     "",
@@ -278,6 +315,7 @@ def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -
                     f"item {path}[{i}] is {show(item)} ({item_t}); "
                     "a PyVec's elements all have one type",
                 )
+            elem = unified
             if first < 0 and item_t is not None:
                 first = i
         on_path.discard(ident)
@@ -342,7 +380,9 @@ class Marshal:
             try:
                 return scalar(t, value)
             except (TypeError, OverflowError) as e:
-                self.where(name, t).fail(type(e), "", str(e))
+                error: Exception = e
+            # Raised here, not in the except clause: a bad argument's traceback has no chain.
+            self.where(name, t).fail(type(error), "", str(error))
         where = self.where(name, t)
         mark = (len(self.nodes), len(self.blocks), dict(self.lent))
         self.pending = []
@@ -351,14 +391,14 @@ class Marshal:
             self._convert(self.pending)
             return node
         except _Retry:
-            # Marshal this argument again one list at a time: that names the
-            # bad item (or, rarely, accepts what the fast path could not).
-            del self.nodes[mark[0] :], self.blocks[mark[1] :]
-            self.lent = mark[2]
-            self.pending = None
-            return self._vec(t, value, where, "", set())
+            pass
         finally:
             self.pending = None
+        # Marshal this argument again one list at a time: that names the bad
+        # item (or, rarely, accepts what the fast path could not).
+        del self.nodes[mark[0] :], self.blocks[mark[1] :]
+        self.lent = mark[2]
+        return self._vec(t, value, where, "", set())
 
     def where(self, name: str, t: RType) -> Where:
         if self.trusted:
@@ -376,7 +416,7 @@ class Marshal:
             )
         self.lent[id(obj)] = mutable
 
-    def _add(self, obj: Any, t: VecRef, kind: str, data: Any, n: int) -> _Node:
+    def _add(self, obj: Any, t: VecRef, kind: Kind, data: Any, n: int) -> _Node:
         node = _Node(obj, t, kind, data, n, len(self.nodes))
         self.nodes.append(node)
         return node
@@ -395,7 +435,7 @@ class Marshal:
             # __iter__ or __getitem__ could disagree with its contents).
             items = value if cls is list else list.copy(value)
             if isinstance(elem, Scalar):
-                node = self._add(value, t, "list", None, len(items))
+                node = self._add(value, t, _LIST, None, len(items))
                 node.src = items
                 if self.pending is not None:
                     self.pending.append((elem, [node]))
@@ -411,7 +451,7 @@ class Marshal:
                     node.ptr = block.base if node.n else 0
                     self.blocks.append(block)
                 return node
-            node = self._add(value, t, "nested", None, len(items))
+            node = self._add(value, t, _NESTED, None, len(items))
             node.src = items
             if self.pending is not None and isinstance(elem.elem, Scalar) and self._rows(node, elem):
                 return node
@@ -427,28 +467,23 @@ class Marshal:
                 hint = "a bytearray or a list" if t.mutable else "&PyStr"
                 why = "is immutable" if t.mutable else "holds bytes"
                 where.fail(TypeError, path, f"got {show(value)}; a {kind_name} {why}: pass {hint}")
-            # The text of a subclass comes from its base type (its encode,
-            # __len__ or __bytes__ could lie): length and data of one source.
-            if kind_name == "str":
-                try:
-                    raw = str.encode(value, "utf-8")
-                except UnicodeEncodeError as e:
-                    raise UnicodeEncodeError(
-                        e.encoding,
-                        e.object,
-                        e.start,
-                        e.end,
-                        where.message(path, e.reason),
-                    ) from None
+            try:
+                raw = text(value, False)
+            except UnicodeEncodeError as e:
+                bad: UnicodeEncodeError | None = e
             else:
-                raw = value if cls is bytes else bytes.__getitem__(value, slice(None))
-                if t.utf8:
-                    _check_utf8(raw, where, path)
+                bad = None
+            if bad is not None:
+                raise UnicodeEncodeError(
+                    bad.encoding, bad.object, bad.start, bad.end, where.message(path, bad.reason)
+                )
+            if t.utf8 and kind_name == "bytes":
+                _check_utf8(raw, where, path)
             self._lend(value, False, where, path)
             if self.trusted:
-                return self._add(value, t, "bytes", raw, len(raw))
+                return self._add(value, t, _BYTES, raw, len(raw))
             copy = bytearray(raw)
-            return self._add(value, t, "copy", copy, len(copy))
+            return self._add(value, t, _COPY, copy, len(copy))
         buf = _inspect_buffer(value, where, path)
         if buf is None:
             where.fail(TypeError, path, f"got {show(value)}, expected a list or a buffer for {t}")
@@ -473,12 +508,12 @@ class Marshal:
             if t.utf8:
                 _check_utf8(copy, where, path)
             if not t.mutable or buf.readonly:
-                return self._add(value, t, "copy", copy, len(copy) // size)
-            node = self._add(value, t, "copyback", copy, len(copy) // size)
+                return self._add(value, t, _COPY, copy, len(copy) // size)
+            node = self._add(value, t, _COPYBACK, copy, len(copy) // size)
             node.packed = bytes(copy)
             node.nbytes = len(copy)
         else:
-            node = self._add(value, t, "buffer", None, buf.n)
+            node = self._add(value, t, _BUFFER, None, buf.n)
             node.nbytes = buf.nbytes
         node.where = where
         node.path = path
@@ -499,7 +534,7 @@ class Marshal:
             return False
         self.lent.update(dict.fromkeys(ids, row_t.mutable))
         start = len(self.nodes)
-        children = [_Node(row, row_t, "list", None, len(row), i) for i, row in enumerate(rows, start)]
+        children = [_Node(row, row_t, _LIST, None, len(row), i) for i, row in enumerate(rows, start)]
         self.nodes += children
         node.children = children
         node.n = len(children)
@@ -552,7 +587,7 @@ class Marshal:
         ranges: list[tuple[int, int, _Node]] = []
         for node in nodes:
             kind = node.kind
-            if kind in {"list", "nested"}:
+            if kind is _LIST or kind is _NESTED:
                 now = list.__len__(node.obj)
                 if now != node.n:
                     raise RuntimeError(
@@ -560,10 +595,10 @@ class Marshal:
                         f"(from {node.n} to {now} items: converting an item changed it, "
                         "or another thread did)"
                     )
-            if kind == "list":
+            if kind is _LIST:
                 values += (node.ptr, node.n)  # set by the conversion
                 continue
-            if kind == "nested":
+            if kind is _NESTED:
                 node.slot = len(slots)
                 children = node.children
                 if children and children[-1].index - children[0].index == len(children) - 1:
@@ -572,12 +607,11 @@ class Marshal:
                 else:
                     slots.extend([hbase + child.index * HEADER_SIZE for child in children])
                 ptr = 0  # set below, once the pointers array exists
-            elif kind == "bytes":
-                cp = ctypes.c_char_p(node.data)
-                keep.append(cp)
-                ptr = (ctypes.cast(cp, ctypes.c_void_p).value or 0) if node.n else 0
-            else:  # "buffer", "copy" or "copyback": export the buffer / bytearray in place
-                if kind != "copy":
+            elif kind is _BYTES:
+                ptr, lent = lend_bytes(node.data)
+                keep.append(lent)
+            else:  # BUFFER, COPY or COPYBACK: export the buffer / bytearray in place
+                if kind is not _COPY:
                     # The caller's buffer, exported for the whole call (so it
                     # can't be resized): lent to Rust, or the copy-back target.
                     export = (ctypes.c_char * node.nbytes).from_buffer(node.obj)
@@ -586,7 +620,7 @@ class Marshal:
                     if node.nbytes:
                         start = ctypes.addressof(export)
                         ranges.append((start, start + node.nbytes, node))
-                if kind == "buffer":
+                if kind is _BUFFER:
                     cbuf = node.export
                     self.in_place = True
                 else:
@@ -609,12 +643,12 @@ class Marshal:
             pointers = array(WORD, slots)
             pbase = pointers.buffer_info()[0]
             for node in nodes:
-                if node.kind == "nested" and node.n:
+                if node.kind is _NESTED and node.n:
                     node.ptr = values[2 * node.index] = pbase + node.slot * POINTER_SIZE
             self.pointers = pointers
         headers[:] = array(WORD, values)
         self.headers = headers
-        self.before = (headers.tobytes(), None if self.pointers is None else self.pointers.tobytes())
+        self.before = (headers.tobytes(), None if self.pointers is None else array(WORD, self.pointers))
 
     def c_args(self, values: list[Any]) -> list[Any]:
         """The C arguments, once laid out: each node becomes its header's address."""
@@ -626,41 +660,74 @@ class Marshal:
     # -- step C ------------------------------------------------------------
 
     def write_back(self) -> None:
-        """Put what Rust wrote back into the Python objects, all or nothing."""
+        """Put what Rust wrote back into the Python objects, by snapshot comparison, all or nothing."""
         if not self.nodes:
             return
         headers_before, pointers_before = self.before
-        unchanged = self.headers.tobytes() == headers_before and (
-            self.pointers is None or self.pointers.tobytes() == pointers_before
+        values = self.headers.tolist()
+        moved = self.headers.tobytes() != headers_before or (
+            self.pointers is not None and self.pointers != pointers_before
         )
-        if unchanged:
-            self._write_back_in_place()
-        else:
-            self._write_back_moved()
-
-    def _write_back_in_place(self) -> None:
-        """No header moved: only blocks Rust wrote into (and copies of buffers) go back."""
-        updates: list[tuple[Any, int, Any]] = []
         for block in self.blocks:
-            if not block.mutable or block.data.tobytes() == block.packed:
-                continue
-            items = block.data.tolist()
-            if block.elem is BOOL:
-                items = list(map(bool, items))
-            if len(block.nodes) == 1:
-                node = block.nodes[0]
-                updates.append((node.obj, node.n, items))
-                continue
-            for node in block.nodes:
-                if node.t.mutable:
-                    updates.append((node.obj, node.n, items[node.offset : node.offset + node.n]))
+            block.unchanged = not block.mutable or block.data.tobytes() == block.packed
+        by_address: dict[int, _Node] | None = None
+        updates: list[tuple[Any, int, Any]] = []
         copies: list[tuple[Any, Any]] = []
         for node in self.nodes:
-            if node.kind == "buffer" and isinstance(node.data, tuple):
-                copies.append(node.data)
-            elif node.kind == "copyback" and node.data != node.packed:
-                copies.append(self._copy_back(node, bytes(node.data)))
+            kind = node.kind
+            if kind is _BUFFER and isinstance(node.data, tuple):
+                copies.append(node.data)  # a misaligned buffer's aligned copy goes back, as if lent
+            if not node.t.mutable:
+                continue
+            i = node.index
+            ptr, n = (values[2 * i], values[2 * i + 1]) if moved else (node.ptr, node.n)
+            same = ptr == node.ptr and n == node.n
+            if kind is _LIST:
+                block = node.data
+                elem = block.elem
+                if same:
+                    if block.unchanged:
+                        continue
+                    items = block.slice(node.offset, node.n)
+                else:  # Rust moved the view (swapped it with another one)
+                    items = read_scalars(elem, ptr, n)
+                updates.append((node.obj, node.n, items))
+            elif kind is _NESTED:
+                if same and not (moved and self._slots_moved(node, pointers_before)):
+                    continue  # the same children: each is written back on its own
+                if by_address is None:
+                    base = self.headers.buffer_info()[0]
+                    by_address = {base + nd.index * HEADER_SIZE: nd for nd in self.nodes}
+                if same:
+                    addresses = self.pointers[node.slot : node.slot + n].tolist()
+                else:
+                    addresses = (ctypes.c_size_t * n).from_address(ptr)[:] if n else []
+                elem_t = node.t.elem
+                assert isinstance(elem_t, VecRef)
+                updates.append((node.obj, node.n, [_element(by_address, elem_t, a) for a in addresses]))
+            elif kind is _COPYBACK or kind is _BUFFER:
+                if same:
+                    if kind is _COPYBACK and node.data != node.packed:
+                        copies.append(self._copy_back(node, bytes(node.data)))
+                    continue
+                elem = node.t.elem
+                assert isinstance(elem, Scalar)
+                if n != node.n:
+                    raise ValueError(
+                        f"{self.function}(): Rust resized the view of a {type(node.obj).__name__}; "
+                        "a buffer's length can't change"
+                    )
+                data = ctypes.string_at(ptr, n * elem.size)
+                if elem is BOOL and data.translate(None, b"\x00\x01"):
+                    raise ValueError(f"{self.function}(): Rust pointed a bool view at bytes not 0 or 1")
+                copies.append(self._copy_back(node, data) if kind is _COPYBACK else (node.obj, data))
         apply(self.function, updates, copies)
+
+    def _slots_moved(self, node: _Node, before: array[int] | None) -> bool:
+        """Whether Rust changed any element pointer of the nested view ``node``."""
+        assert before is not None
+        end = node.slot + node.n
+        return bool(self.pointers[node.slot : end] != before[node.slot : end])
 
     def _copy_back(self, node: _Node, data: bytes) -> tuple[Any, bytes]:
         """The copy-back of a buffer Rust got a copy of; raise if it changed meanwhile."""
@@ -672,58 +739,6 @@ class Marshal:
                 "nothing was written back",
             )
         return (node.export, data)
-
-    def _write_back_moved(self) -> None:
-        """Some header changed: compute every list's contents from the headers."""
-        nodes = self.nodes
-        values = self.headers.tolist()
-        by_address: dict[int, _Node] | None = None
-        updates: list[tuple[Any, int, Any]] = []
-        copies: list[tuple[Any, Any]] = []
-        for node in nodes:
-            if not node.t.mutable:
-                continue
-            ptr = values[2 * node.index]
-            n = values[2 * node.index + 1]
-            same = ptr == node.ptr and n == node.n
-            kind = node.kind
-            elem = node.t.elem
-            if kind == "list":
-                assert isinstance(elem, Scalar)
-                if same:
-                    block = node.data
-                    items = block.data[node.offset : node.offset + n].tolist()
-                else:
-                    items = read_scalars(elem, ptr, n)
-                updates.append((node.obj, node.n, list(map(bool, items)) if elem is BOOL else items))
-            elif kind == "nested":
-                if by_address is None:
-                    base = self.headers.buffer_info()[0]
-                    by_address = {base + nd.index * HEADER_SIZE: nd for nd in nodes}
-                if same:
-                    addresses = self.pointers[node.slot : node.slot + n].tolist()
-                else:
-                    addresses = (ctypes.c_size_t * n).from_address(ptr)[:] if n else []
-                assert isinstance(elem, VecRef)
-                updates.append((node.obj, node.n, [_element(by_address, elem, a) for a in addresses]))
-            elif kind in ("buffer", "copyback"):
-                if isinstance(node.data, tuple):
-                    copies.append(node.data)
-                if same and kind == "copyback":
-                    if node.data != node.packed:
-                        copies.append(self._copy_back(node, bytes(node.data)))
-                elif not same:
-                    assert isinstance(elem, Scalar)
-                    if n != node.n:
-                        raise ValueError(
-                            f"{self.function}(): Rust resized the view of a {type(node.obj).__name__}; "
-                            "a buffer's length can't change"
-                        )
-                    data = ctypes.string_at(ptr, n * elem.size)
-                    if elem is BOOL and data.translate(None, b"\x00\x01"):
-                        raise ValueError(f"{self.function}(): Rust pointed a bool view at bytes not 0 or 1")
-                    copies.append(self._copy_back(node, data) if kind == "copyback" else (node.obj, data))
-        apply(self.function, updates, copies)
 
     def release(self) -> None:
         """Drop every export and C buffer of this call (buffers can resize again)."""
@@ -785,6 +800,41 @@ def apply(function: str, updates: list[tuple[Any, int, Any]], copies: list[tuple
         setitem(obj, whole, items)
 
 
+def write_back_flat(
+    function: str,
+    headers: array[int],
+    entries: tuple[tuple[list[Any], tuple[int, int, Any, bytes], int, Scalar], ...],
+) -> None:
+    """The write-back of a flat fast call (see :mod:`pyo2._codegen`): the rule
+    of :meth:`Marshal.write_back`, for ``&mut`` lists of scalars only.
+
+    Each entry is ``(list, (ptr, n, data, packed), k, elem)``: the list, what
+    its conversion gave (an array ``data`` of ``n`` items at ``ptr``, its bytes
+    ``packed`` before the call; ``data`` None when empty), its header's
+    position among ``headers`` and its element type.
+    """
+    values = headers.tolist()
+    updates = []
+    for obj, (ptr0, n0, data, packed), k, elem in entries:
+        ptr, n = values[2 * k], values[2 * k + 1]
+        if ptr == ptr0 and n == n0:
+            if data is None or data.tobytes() == packed:
+                continue
+            items = scalar_items(elem, data)
+        else:  # Rust moved the view (swapped it with another one)
+            items = read_scalars(elem, ptr, n)
+        updates.append((obj, n0, items))
+    apply(function, updates, [])
+
+
+def lend_bytes(data: bytes) -> tuple[int, Any]:
+    """The address of ``data``'s bytes, lent read-only, and what keeps them alive meanwhile."""
+    if not data:
+        return 0, None
+    pointer = ctypes.c_char_p(data)
+    return ctypes.cast(pointer, ctypes.c_void_p).value or 0, pointer
+
+
 def _bools(items: list[Any]) -> bool:
     """Whether every item is a bool, or an int 0 or 1 (what a ``bool`` element takes)."""
     return set(map(type, items)) <= {bool, int} and set(items) <= {0, 1}
@@ -834,13 +884,6 @@ def _check_utf8(data: Any, where: Where, path: str) -> None:
         ) from None
 
 
-def read_scalars(t: Scalar, ptr: int, n: int) -> list[Any]:
-    """``n`` values of ``t`` at ``ptr`` (memory Rust pointed a header at)."""
-    if not n:
-        return []
-    return array(t.code, ctypes.string_at(ptr, n * t.size)).tolist()
-
-
 def _element(by_address: dict[int, _Node], t: VecRef, address: int, depth: int = 1) -> Any:
     """The Python object for an element pointer Rust left in a nested PyVec."""
     node = by_address.get(address)
@@ -854,8 +897,7 @@ def _element(by_address: dict[int, _Node], t: VecRef, address: int, depth: int =
     if isinstance(elem, Scalar):
         if elem == U8 and not t.mutable:
             return ctypes.string_at(ptr, n) if n else b""
-        items = read_scalars(elem, ptr, n)
-        return list(map(bool, items)) if elem is BOOL else items
+        return read_scalars(elem, ptr, n)
     addresses = (ctypes.c_size_t * n).from_address(ptr)[:] if n else []
     return [_element(by_address, elem, a, depth + 1) for a in addresses]
 
@@ -880,6 +922,9 @@ def _scalar_array(t: Scalar, items: list[Any], where: Where, path: str, on_path:
         try:
             scalar(t, item)
         except (TypeError, OverflowError) as e:
-            where.fail(type(e), f"{path}[{i}]", str(e))
+            error: Exception = e
+        else:
+            continue
+        where.fail(type(error), f"{path}[{i}]", str(error))  # outside the except clause: no chain
     # All items pass one by one: the array can only have failed on NaN/inf, which are fine.
     return array(t.code, items)

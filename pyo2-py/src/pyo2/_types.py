@@ -3,6 +3,8 @@
 The C layout of ``PyVec<T>`` is defined once in the Rust crate
 (``#[repr(C)] { ptr: *mut T, len: usize }``) and once here, in
 :data:`PYVEC_LAYOUT`; a test on each side pins both.
+
+This module is the bottom of the package: it imports no other pyo2 module.
 """
 
 from __future__ import annotations
@@ -286,13 +288,6 @@ class Ret(_Frozen):
         if self.error is not None:
             text = f"Result<{text}, {self.error}>"
         return text
-
-    @property
-    def out_ctype(self) -> type[ctypes._SimpleCData] | type[COwnedBuf]:  # type: ignore[type-arg]
-        """The C type of the slot the function writes its value to."""
-        if self.value is None:
-            return ctypes.c_uint8
-        return COwnedBuf if isinstance(self.value, Owned) else self.value.ctype
 
 
 class Signature(_Frozen):
