@@ -33,6 +33,16 @@ def test_seed_example_from_python(tmp_path: Path, capfd: pytest.CaptureFixture[s
     assert capfd.readouterr().out == "Hello, World!\nSum of numbers: 15\n"
 
 
+def test_seed_example_is_checked_by_its_descriptor() -> None:
+    """The seed's extern "C" fn carries #[pyo2::export]: a wrong value is refused, not reinterpreted."""
+    dll = pyo2.RustDLL(library("hello", "mylib"))
+    assert str(dll.test.signature) == "fn test(name: &PyStr, numbers: &mut PyVec<i64>)"
+    lst = [1.5, 2.5]
+    with pytest.raises(TypeError, match=r"parameter 'numbers' \(&mut PyVec<i64>\): item \[0\]"):
+        dll.test("World", lst)
+    assert lst == [1.5, 2.5]
+
+
 def test_int_list_is_mut_pyvec_i64_written_back_in_place(dll: pyo2.RustDLL) -> None:
     lst = [1, -2, 3, 2**62]
     before = id(lst)

@@ -74,3 +74,32 @@ def test_each_rust_snippet_compiles_in_a_new_crate(new_crate: Path, name: str, c
         timeout=600,
     )
     assert result.returncode == 0, f"{name} does not compile as written:\n{code}\n{result.stderr}"
+
+
+def test_the_quickstart_runs_as_written(tmp_path: Path) -> None:
+    """The Quickstart's commands, in order, in a fresh directory beside a checkout
+    (``./pyo2``); ``src/lib.rs`` replaced by its Rust block, as it says."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Quickstart") : text.index("\n## ", text.index("## Quickstart") + 1)]
+    shell = [body for lang, body in _BLOCK.findall(section) if lang == "sh"]
+    rust = [body for lang, body in _BLOCK.findall(section) if lang == "rust"]
+    assert len(shell) == 2 and len(rust) == 1, section
+    (tmp_path / "pyo2").symlink_to(ROOT)
+    script = shell[0] + f"cat > src/lib.rs <<'EOF'\n{rust[0]}EOF\n" + shell[1]
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
+        "CARGO_TARGET_DIR": str(ROOT / "target" / "quickstart"),  # its own: the newest build wins
+        "CARGO_NET_OFFLINE": "true",  # the workspace build fetched every crate already
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines()[-1] == "3", result.stdout
