@@ -219,3 +219,20 @@ def test_lifetimes_and_multiline_declarations() -> None:
 def test_declaring_a_missing_function(dll: pyo2.RustDLL) -> None:
     with pytest.raises(AttributeError, match="exports no function 'scal'; did you mean scale"):
         dll.declare("fn scal(v: &mut PyVec<f64>, k: f64) -> f64")
+
+
+@pytest.mark.parametrize(("rust", "code", "wrong"), [("isize", "q", "Q"), ("usize", "Q", "q")])
+def test_isize_and_usize_take_buffers_of_the_same_c_type(
+    dll: pyo2.RustDLL, rust: str, code: str, wrong: str
+) -> None:
+    """isize/usize are i64/u64 at the C level (on 64-bit): their buffers are lent, others refused."""
+    import array
+
+    reverse = dll.declare(f"fn reverse_{rust}(v: &mut PyVec<{rust}>)")
+    values = array.array(code, [1, 2, 3])
+    reverse(values)
+    assert values.tolist() == [3, 2, 1]
+    bad = array.array(wrong, [1, 2])
+    with pytest.raises(TypeError, match=f"expected a buffer of {rust}"):
+        reverse(bad)
+    assert bad.tolist() == [1, 2]
