@@ -489,8 +489,9 @@ class Marshal:
             where.fail(TypeError, path, f"got {show(value)}, expected a list or a buffer for {t}")
         if isinstance(elem, VecRef):
             where.fail(TypeError, path, f"got {show(value)}: a buffer holds scalars, not {elem}")
-        if buf.elem != elem and (buf.elem.kind, buf.elem.size, buf.elem.lo) != (elem.kind, elem.size, elem.lo):
-            # (isize and usize take the buffers of the same-sized i64 / u64: one C type)
+        # isize and usize take the buffers of the same-sized i64 / u64: one C type.
+        got = buf.elem
+        if got != elem and (got.kind, got.size, got.lo) != (elem.kind, elem.size, elem.lo):
             where.fail(TypeError, path, f"got a buffer of {buf.elem}, expected a buffer of {elem}")
         if buf.readonly and t.mutable:
             where.fail(TypeError, path, f"got a read-only {cls.__name__}; {t} needs a writable buffer")
