@@ -105,7 +105,7 @@ fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
             // that the descriptor below asks for: a view of memory it owns
             // and lends to this call only (the generic `'py`, which no
             // parameter can outlive), distinct for each `&mut`.
-            let #arg = unsafe { #from_c(#arg) }
+            let mut #arg = unsafe { #from_c(#arg) }
                 .map_err(|e| (#pname, e))?;
         }
     });
@@ -126,7 +126,7 @@ fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
             ) -> i32 {
                 let body = move || {
                     #(#conversions)*
-                    ::core::result::Result::Ok(#ident(#(#args),*))
+                    ::core::result::Result::Ok(#ident(#(::pyo2::abi::Lend::lend(&mut #args)),*))
                 };
                 // SAFETY: the loader passes a valid slot for the result, as
                 // the descriptor's ABI version says.
@@ -514,7 +514,7 @@ fn with_lifetimes(ty: &Type, name: &str) -> Type {
 }
 
 /// The function's doc comment, one line per `///` line, without the leading space.
-fn doc_text(attrs: &[Attribute]) -> String {
+pub(crate) fn doc_text(attrs: &[Attribute]) -> String {
     let mut lines = Vec::new();
     for attr in attrs {
         if !attr.path().is_ident("doc") {

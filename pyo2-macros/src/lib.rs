@@ -1,12 +1,14 @@
-//! The `#[pyo2::export]` attribute. Use it through the `pyo2` crate, which
-//! re-exports it and holds the runtime it expands to (`pyo2::abi`); the
-//! documentation is on `pyo2::export`.
+//! The `#[pyo2::export]` attribute and `#[derive(pyo2::Record)]`. Use them
+//! through the `pyo2` crate, which re-exports them and holds the runtime
+//! they expand to (`pyo2::abi`); the documentation is on `pyo2::export` and
+//! `pyo2::Record`.
 //!
-//! This crate is a thin shell over `expand::export`, which works on
-//! `proc_macro2` tokens so that it can be unit-tested.
+//! This crate is a thin shell over `expand::export` and `record::derive`,
+//! which work on `proc_macro2` tokens so that they can be unit-tested.
 #![deny(missing_docs)]
 
 mod expand;
+mod record;
 
 use proc_macro::TokenStream;
 
@@ -16,4 +18,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::export(attr.into(), item.into()).into()
+}
+
+/// Describes a struct that crosses the boundary as a record.
+///
+/// See `pyo2::Record` for the documentation.
+#[proc_macro_derive(Record)]
+pub fn derive_record(item: TokenStream) -> TokenStream {
+    record::derive(item.into()).into()
 }

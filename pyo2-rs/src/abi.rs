@@ -58,13 +58,162 @@
 //! of an exported one. A panic in such a function is not caught: it aborts
 //! the process, as any panic that reaches an `extern "C"` boundary does.
 //!
+//! # Owned values and their C mirrors
+//!
+//! Besides the types above, exported functions take and return owned
+//! values and records (issue 12). Each owned type `T` ([`Owned`]) has two
+//! C mirrors: `In(T)`, which Python lays out for a parameter, and
+//! `Out(T)`, which Rust hands over in a return. Offsets inside every
+//! mirror follow C's rules (each field at the next multiple of its
+//! alignment; size rounded up to the largest alignment).
+//!
+//! | `T` | `In(T)` | `Out(T)` |
+//! | --- | --- | --- |
+//! | scalar (`i8 … u64`, `isize`, `usize`, `f32`, `f64`) | the scalar | the scalar |
+//! | `bool` | one byte, 0 or 1 (Python guarantees it) | one byte, 0 or 1 |
+//! | `String` | a `PyStr` header `{ptr, len}` inline, UTF-8 checked by Rust | an [`OwnedBuf`] of `len` bytes (UTF-8) |
+//! | `Vec<T>` | a `PyVec` header `{ptr, len}` inline, `ptr` to `len` `In(T)` laid out inline | an [`OwnedBuf`] of `len` `Out(T)`s |
+//! | `Option<T>` | a pointer to an `In(T)`, `NULL` for `None` | an [`OwnedBuf`] of 0 (`None`) or 1 `Out(T)` |
+//! | `[T; N]` (`T` plain) | `N` `T`s inline | `N` `T`s inline |
+//! | `(A, B, …)` (2 to 8) | a struct of `In(A)`, `In(B)`, … | a struct of `Out(A)`, `Out(B)`, … ([`Tuple2`] … [`Tuple8`]) |
+//! | a plain record | the record itself | the record itself |
+//! | an owned record | its `In` struct: `In(field)` of each field, in order | its `Out` struct: `Out(field)` of each field, in order |
+//!
+//! An `OwnedBuf` inside an `Out` mirror belongs to the outermost
+//! [`OwnedBuf`] Python received: Python reads the whole tree, then calls
+//! the outermost `drop` **once**, which frees every buffer inside it
+//! (calling an inner `drop` first is harmless: it resets that buffer, and
+//! the outer `drop` then skips it). Python never frees an `In` mirror's
+//! memory through Rust: it is Python's, lent for the call and copied.
+//!
+//! ## Parameters
+//!
+//! | Rust parameter (descriptor spelling) | C argument | what the wrapper does |
+//! | --- | --- | --- |
+//! | `String` | `const PyStr *` (= `In(String) *`) | checks UTF-8, copies (`BAD_ARG` on failure) |
+//! | `Vec<T>` (`T` owned) | `const PyVec_InT *` | copies every element (`Vec<String>`: a `PyVec` of inline `PyStr` headers) |
+//! | `Option<T>` (`T` owned, scalars too) | `const In(T) *`, `NULL` = `None` | copies (`Option<i64>`: a pointer to an `int64_t`, or `NULL`) |
+//! | `Option<&str>`, `Option<&[T]>` | as `&str` / `&[T]`, `NULL` = `None` | as for `&str` / `&[T]` |
+//! | `&[&str]` | `const PyVec<&PyStr> *` (pointers to headers, as `&PyVec<&PyStr>`) | checks each item's UTF-8 (`item [i]` in the message), lends a `&[&str]` it builds |
+//! | `&[&[T]]` (`T` an element) | `const PyVec<&PyVec<T>> *` | lends a `&[&[T]]` it builds (no copy of the data) |
+//! | `&P`, `&mut P` (`P` a plain record) | `const P *` / `P *` | lends Python's record in place (`&mut`: Python writes it back) |
+//! | `P` (a plain record by value) | `const P *` | copies the record (never passed by value through libffi) |
+//! | `&[P]`, `&mut [P]`, `&PyVec<P>`, `&mut PyVec<P>` | `PyVec_P *`, elements inline | lends in place, zero copy (`&mut`: written back) |
+//! | `R` (an owned record by value) | `const In(R) *` | copies (`BAD_ARG`, naming `item [i]` / ``field `f` ``, on bad UTF-8) |
+//! | `&[R]` (an owned record) | `const PyVec<In(R)> *`, elements inline | copies into a `Vec<R>`, lends it as `&[R]` |
+//!
+//! A null pointer where a value is required is `BAD_ARG` (`null
+//! pointer`). `Vec<T>` and `Option<T>` also take records and tuples: an
+//! `Option<Person>` is a `const In(Person) *`, a `Vec<Point>` a `const
+//! PyVec<Point> *`.
+//!
+//! ## Returns
+//!
+//! | Rust return (descriptor spelling) | the slot holds | Python returns |
+//! | --- | --- | --- |
+//! | `Vec<u8>` | `OwnedBuf` of bytes (unchanged) | `bytes` |
+//! | `Vec<T>`, `T` any owned type | `OwnedBuf` of `Out(T)` | a `list` |
+//! | `Vec<String>` | `OwnedBuf` of `OwnedBuf`s of bytes | `list[str]` |
+//! | `Vec<Vec<T>>` | `OwnedBuf` of `OwnedBuf`s of `Out(T)` | `list[list]` |
+//! | `(A, B, …)` | `OwnedBuf` of one `Out((A, B, …))` | a `tuple` |
+//! | a record `R` (plain or owned) | `OwnedBuf` of one `Out(R)` | an instance of the record's class |
+//! | `Vec<R>` | `OwnedBuf` of `Out(R)`s | a `list` of instances |
+//! | `Option<X>`, `Result<X, E>` of any of these | as today: `NONE` / `ERR` status, or `X` | |
+//!
+//! Every record return is an `OwnedBuf` of one element, plain records
+//! too, so one rule reads `R` and `Vec<R>`. `Option<R>` is `NONE` or that.
+//!
+//! # Records
+//!
+//! `#[derive(pyo2::Record)]` on a struct `NAME` with named fields makes
+//! the library export
+//!
+//! ```c
+//! const char *__pyo2_record__NAME(void);
+//! ```
+//!
+//! returning a NUL-terminated UTF-8 **record descriptor** that lives as
+//! long as the library ([`describe_record`], [`record_text`]). A plain
+//! record (`#[repr(C)]`, fields scalars, `bool`, `[T; N]` and plain
+//! records):
+//!
+//! ```text
+//! pyo2-record 1
+//! struct Point plain size=16 align=8 hash=a5502e7d99e7b6fe
+//! x: f64 @0
+//! y: f64 @8
+//!
+//! A point in the plane.
+//! ```
+//!
+//! An owned record (no `#[repr]`; fields any [`Owned`] type):
+//!
+//! ```text
+//! pyo2-record 1
+//! struct Person owned size=72 align=8 in_size=40 in_align=8 hash=93bda4fe5b999504
+//! name: String @0 in@0
+//! age: u8 @32 in@16
+//! tags: Vec<String> @40 in@24
+//!
+//! A person, with owned fields.
+//! ```
+//!
+//! - Line 1: `pyo2-record` and the version ([`ABI_VERSION`], the same
+//!   number as function descriptors).
+//! - Line 2: `struct NAME KIND size=S align=A [in_size=S2 in_align=A2]
+//!   hash=H`. `KIND` is `plain` or `owned`. `size`/`align` are those of
+//!   the `Out` mirror (for a plain record, the record itself);
+//!   `in_size`/`in_align`, only for owned records, those of the `In`
+//!   mirror. `H` is 16 lowercase hex digits.
+//! - Then one line per field, in declaration order: `FIELD: TYPE @OFF`,
+//!   plus ` in@INOFF` for owned records. `TYPE` is spelled as in function
+//!   descriptors (`f64`, `bool`, `[u8; 3]`, `String`, `Vec<Vec<f64>>`,
+//!   `Option<Point>`, `(u8, String)`); a nested record is spelled by its
+//!   name and described by its own `__pyo2_record__NAME` in the same
+//!   library. `OFF` is the field's offset in the `Out` mirror, `INOFF` in
+//!   the `In` mirror.
+//! - If the struct has a doc comment: an empty line, then the doc.
+//!
+//! `H` is the FNV-1a 64-bit hash of the UTF-8 text of line 2 **without**
+//! its ` hash=H` suffix, followed by every field line each preceded by
+//! `\n` (i.e. the descriptor's lines 2.. up to the fields, with ` hash=H`
+//! removed). It depends only on the name, kind, sizes, alignments and each
+//! field's name, type spelling and offsets, never on the library or the
+//! doc: the same Rust type compiled into two libraries has the same hash
+//! (one Python class), and a different layout under the same name has a
+//! different one (a mismatch to report).
+//!
+//! In a function descriptor, any type name that is not a scalar, `String`,
+//! `Vec`, `Option`, `Result`, `PyVec` or `PyStr` is a record, spelled
+//! `Point`, `&Point`, `&mut Point`, `&[Point]`, `Vec<Point>`,
+//! `Option<Person>`; the loader reads its `__pyo2_record__NAME`.
+//!
+//! Names are unique per library: the symbol `__pyo2_record__NAME` can be
+//! defined once, so two records named alike in one crate are a compile
+//! error (`symbol ... is already defined`) and, in two crates linked into
+//! one library, a link error. Records defined in an `rlib` are described
+//! by every `cdylib` that links it.
+//!
+//! A plain record must be `#[repr(C)]` (optionally `align(N)`; not
+//! `packed`) with only [`PlainField`] fields: a `String` field is a compile
+//! error saying to remove `#[repr(C)]`, which makes it an owned record.
+//! A struct without `#[repr]` is always an owned record, copied through
+//! its mirrors, even if its fields are all scalars.
+//!
+//! Descriptors that spell none of these new types are exactly as before;
+//! a loader that predates them refuses a descriptor that spells one (its
+//! parser doesn't know the type), rather than misreading it.
+//!
 //! # Sealed and unsafe traits
 //!
 //! The loader trusts each trait here to say what crosses the boundary, so
 //! none of them can be implemented wrongly in safe code: [`Scalar`],
-//! [`Return`] (and with it [`Plain`] and [`NotResult`]), [`ExternParam`] and
-//! [`ExternReturn`] are sealed (implemented by pyo2 only); [`Element`] and
-//! [`Param`] are `unsafe` to implement.
+//! [`Return`] (and with it [`Plain`] and [`NotResult`]), [`Lend`],
+//! [`ExternParam`] and [`ExternReturn`] are sealed (implemented by pyo2
+//! only); [`Element`], [`Param`], [`SliceItem`], [`Owned`], [`PlainField`],
+//! [`Record`] and [`PlainRecord`] are `unsafe` to implement
+//! (`#[derive(pyo2::Record)]` implements the last ones, checking what it
+//! promises).
 //!
 //! # Borrows last one call
 //!
@@ -199,8 +348,10 @@ impl OwnedBuf {
     };
 
     /// Hands `v`'s memory over; it is freed by [`drop`](Drop::drop) or by the
-    /// C `drop` field, exactly once.
-    pub fn from_vec<T: Scalar>(v: Vec<T>) -> OwnedBuf {
+    /// C `drop` field, exactly once. Freeing drops every element, so a
+    /// buffer of buffers (or of records that hold buffers) frees everything
+    /// it holds, recursively, with its one `drop`.
+    pub fn from_vec<T: Send + 'static>(v: Vec<T>) -> OwnedBuf {
         let mut v = ManuallyDrop::new(v);
         OwnedBuf {
             ptr: v.as_mut_ptr().cast(),
@@ -230,14 +381,19 @@ impl OwnedBuf {
         self.drop.is_some()
     }
 
-    /// The bytes of the buffer (`len * size_of::<T>()` of them).
+    /// A pointer to the first element (null when the buffer owns nothing).
+    pub fn as_ptr(&self) -> *const core::ffi::c_void {
+        self.ptr
+    }
+
+    /// The elements of the buffer (`len` of them).
     ///
     /// # Safety
     ///
     /// Callers must ensure that:
-    /// - `T` is the element type the buffer was made from (or `u8`, to see
-    ///   the raw bytes of any buffer, with `len` scaled accordingly).
-    pub unsafe fn as_slice<T: Scalar>(&self) -> &[T] {
+    /// - `T` is the element type the buffer was made from (for a returned
+    ///   value, the `Out` mirror the descriptor's type has).
+    pub unsafe fn as_slice<T>(&self) -> &[T] {
         if self.ptr.is_null() {
             return &[];
         }
@@ -249,6 +405,11 @@ impl OwnedBuf {
         unsafe { core::slice::from_raw_parts(self.ptr.cast::<T>(), self.len) }
     }
 }
+
+// SAFETY: an `OwnedBuf` owns a `Vec<T>` with `T: Send` (the bound of
+// `from_vec`, its only constructor of owning buffers) and a plain function
+// pointer; moving it to another thread moves that `Vec`, which is sound.
+unsafe impl Send for OwnedBuf {}
 
 impl Drop for OwnedBuf {
     fn drop(&mut self) {
@@ -270,7 +431,7 @@ impl Drop for OwnedBuf {
 ///   any other pointer during the call;
 /// - if its `drop` field is `Some`, it was made by [`OwnedBuf::from_vec`]
 ///   with this same `T`.
-unsafe extern "C" fn drop_vec<T: Scalar>(buf: *mut OwnedBuf) {
+unsafe extern "C" fn drop_vec<T>(buf: *mut OwnedBuf) {
     // SAFETY: the caller guarantees `buf` is null or valid and exclusive.
     let Some(buf) = (unsafe { buf.as_mut() }) else {
         return;
@@ -294,8 +455,8 @@ mod sealed {
     /// Seals [`Return`](super::Return).
     #[diagnostic::on_unimplemented(
         message = "`{Self}` can't be returned by a function exported with #[pyo2::export]",
-        note = "return a scalar, bool, (), String or Vec<T> (T a scalar), an Option of those, \
-                or a Result of those with an error type that implements Display"
+        note = "return a scalar, bool, (), String, Vec<T>, a tuple, a record (#[derive(pyo2::Record)]), \
+                an Option of those, or a Result of those with an error type that implements Display"
     )]
     pub trait SealedReturn {}
     /// Seals [`ExternParam`](super::ExternParam).
@@ -305,6 +466,8 @@ mod sealed {
         note = "for &str, &[T] and &mut [T], remove `extern \"C\"` and #[no_mangle] and let #[pyo2::export] write the wrapper"
     )]
     pub trait SealedExternParam {}
+    /// Seals [`Lend`](super::Lend).
+    pub trait SealedLend {}
     /// Seals [`ExternReturn`](super::ExternReturn).
     #[diagnostic::on_unimplemented(
         message = "`{Self}` can't be returned by a plain extern \"C\" function marked #[pyo2::export]",
@@ -401,39 +564,130 @@ pub enum ArgError {
     /// A `&str` parameter's bytes are not UTF-8.
     #[error(transparent)]
     Utf8(#[from] crate::Error),
+    /// The error is inside the argument: at an item (`item [2]`) or a
+    /// record's field (`field `name``).
+    #[error("{at}: {error}")]
+    At {
+        /// Where, as `item [i]` or ``field `name` ``.
+        at: String,
+        /// What is wrong there.
+        error: Box<ArgError>,
+    },
+}
+
+impl ArgError {
+    /// This error, inside item `index` of a list.
+    pub fn at_item(self, index: usize) -> ArgError {
+        ArgError::At {
+            at: format!("item [{index}]"),
+            error: Box::new(self),
+        }
+    }
+
+    /// This error, inside the field `name` of a record.
+    pub fn at_field(self, name: &str) -> ArgError {
+        ArgError::At {
+            at: format!("field `{name}`"),
+            error: Box::new(self),
+        }
+    }
 }
 
 /// A parameter type of an exported function.
 ///
 /// Implemented for every [`Scalar`], `&'a PyStr`, `&'a PyVec<T>`,
-/// `&'a mut PyVec<T>` (`T` an [`Element<'a>`](Element)), and the sugar
-/// `&'a str`, `&'a [T]` and `&'a mut [T]`: every borrow in the parameter
-/// lasts exactly the call's `'a`.
+/// `&'a mut PyVec<T>` (`T` an [`Element<'a>`](Element)), the sugar
+/// `&'a str`, `&'a [T]` (`T` a [`SliceItem<'a>`](SliceItem)) and
+/// `&'a mut [T]`, the owned `String`, `Vec<T>` and `Option<T>` (`T`
+/// [`Owned`]), `Option<&'a str>`, `Option<&'a [T]>`, every [`Record`] by
+/// value, and `&'a T` / `&'a mut T` for a [`PlainRecord`]: every borrow in
+/// the parameter lasts at most the call's `'a`.
+///
+/// The wrapper first builds a [`Held`](Self::Held) from the C value (the
+/// parameter itself in a [`Direct`], or storage such as the `Vec<&str>`
+/// behind a `&[&str]`), then lends it to the function with [`Lend`].
 ///
 /// # Safety
 ///
 /// Implementors must ensure that:
 /// - [`describe`](Self::describe) spells a type whose Python-side C value is
 ///   exactly [`C`](Self::C);
-/// - every borrow inside `Self` lasts at most `'a`, so that a `Self` built by
-///   [`from_c`](Self::from_c) can't outlive the memory Python lent.
+/// - every borrow inside `Self` and [`Held`](Self::Held) lasts at most `'a`,
+///   so that nothing built by [`from_c`](Self::from_c) can outlive the
+///   memory Python lent.
 pub unsafe trait Param<'a>: Sized {
     /// The C type of the argument.
     type C: Copy;
 
+    /// What the wrapper keeps during the call and lends to the function
+    /// through [`Lend`].
+    type Held;
+
     /// Appends the Rust spelling of the type to `out`.
     fn describe(out: &mut String);
 
-    /// Builds the parameter from its C value, checking what can be checked.
+    /// Builds the parameter (or its storage) from its C value, checking
+    /// what can be checked.
     ///
     /// # Safety
     ///
     /// Callers must ensure that:
-    /// - a non-null pointer in `c` points to a `PyVec` header (and, for
-    ///   nested views, headers all the way down) that is valid, as
+    /// - `c` is the C value the [module documentation](self) specifies for
+    ///   the type [`describe`](Self::describe) spells: a non-null pointer
+    ///   in it points to a valid value of that C form (`PyVec` headers,
+    ///   records, pointers inside them, all the way down), valid, as
     ///   [`PyVec::from_raw_parts`] requires, for all of `'a`;
     /// - for `&mut` types, nothing else accesses that memory during `'a`.
-    unsafe fn from_c(c: Self::C) -> Result<Self, ArgError>;
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError>;
+}
+
+/// A parameter the wrapper holds as itself (see [`Param::Held`]).
+#[derive(Debug)]
+pub struct Direct<T>(Option<T>);
+
+impl<T> Direct<T> {
+    /// Holds `value`.
+    pub fn new(value: T) -> Direct<T> {
+        Direct(Some(value))
+    }
+
+    /// The value, if it was not lent yet.
+    pub fn into_inner(self) -> Option<T> {
+        self.0
+    }
+}
+
+/// Lends what the wrapper holds for a parameter to the function, for the
+/// borrow `'b` of the holder: `&'b [&'a str]` from a `Vec<&'a str>`, the
+/// value itself from a [`Direct`].
+///
+/// Sealed: implemented by pyo2 only.
+pub trait Lend<'b, T>: sealed::SealedLend {
+    /// The parameter. A [`Direct`] gives its value once.
+    fn lend(&'b mut self) -> T;
+}
+
+impl<T> sealed::SealedLend for Direct<T> {}
+impl<T> Lend<'_, T> for Direct<T> {
+    fn lend(&mut self) -> T {
+        // The wrapper lends each parameter exactly once, so the value is
+        // there; were it not, the panic is caught like any other.
+        self.0.take().expect("pyo2: a parameter is lent once")
+    }
+}
+
+impl<T> sealed::SealedLend for Vec<T> {}
+impl<'b, T> Lend<'b, &'b [T]> for Vec<T> {
+    fn lend(&'b mut self) -> &'b [T] {
+        self
+    }
+}
+
+impl<H> sealed::SealedLend for Option<H> {}
+impl<'b, T, H: Lend<'b, T>> Lend<'b, Option<T>> for Option<H> {
+    fn lend(&'b mut self) -> Option<T> {
+        self.as_mut().map(Lend::lend)
+    }
 }
 
 macro_rules! scalar_params {
@@ -441,11 +695,12 @@ macro_rules! scalar_params {
         // SAFETY: a scalar crosses by value, as the same C type.
         unsafe impl Param<'_> for $t {
             type C = $t;
+            type Held = Direct<$t>;
             fn describe(out: &mut String) {
                 out.push_str(stringify!($t));
             }
-            unsafe fn from_c(c: $t) -> Result<$t, ArgError> {
-                Ok(c)
+            unsafe fn from_c(c: $t) -> Result<Direct<$t>, ArgError> {
+                Ok(Direct::new(c))
             }
         }
     )*};
@@ -455,69 +710,668 @@ scalar_params!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize f32 f64 bool);
 // SAFETY: `&PyVec<T>` crosses as a pointer to its header.
 unsafe impl<'a, T: Element<'a>> Param<'a> for &'a PyVec<T> {
     type C = *const PyVec<T>;
+    type Held = Direct<Self>;
     fn describe(out: &mut String) {
         describe_vec::<T>(out, "&")
     }
-    unsafe fn from_c(c: Self::C) -> Result<Self, ArgError> {
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
         // SAFETY: the caller guarantees a non-null `c` is valid for `'a`.
-        unsafe { c.as_ref() }.ok_or(ArgError::Null)
+        let v = unsafe { c.as_ref() }.ok_or(ArgError::Null)?;
+        Ok(Direct::new(v))
     }
 }
 
 // SAFETY: `&mut PyVec<T>` crosses as a pointer to its header.
 unsafe impl<'a, T: Element<'a>> Param<'a> for &'a mut PyVec<T> {
     type C = *mut PyVec<T>;
+    type Held = Direct<Self>;
     fn describe(out: &mut String) {
         describe_vec::<T>(out, "&mut ")
     }
-    unsafe fn from_c(c: Self::C) -> Result<Self, ArgError> {
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
         // SAFETY: the caller guarantees a non-null `c` is valid and
         // exclusive for `'a`.
-        unsafe { c.as_mut() }.ok_or(ArgError::Null)
+        let v = unsafe { c.as_mut() }.ok_or(ArgError::Null)?;
+        Ok(Direct::new(v))
     }
+}
+
+/// `&'a str` from a `PyStr` header: checked UTF-8.
+///
+/// # Safety
+///
+/// Callers must ensure that:
+/// - a non-null `c` points to a `PyStr` header valid, as
+///   [`PyVec::from_raw_parts`] requires, for all of `'a`.
+unsafe fn str_from_c<'a>(c: *const PyStr) -> Result<&'a str, ArgError> {
+    // SAFETY: the caller guarantees a non-null `c` is valid for `'a`.
+    let s: &'a PyStr = unsafe { c.as_ref() }.ok_or(ArgError::Null)?;
+    Ok(s.as_str()?)
 }
 
 // SAFETY: `&str` crosses as a pointer to a `PyStr` header.
 unsafe impl<'a> Param<'a> for &'a str {
     type C = *const PyStr;
+    type Held = Direct<Self>;
     fn describe(out: &mut String) {
         out.push_str("&str")
     }
-    unsafe fn from_c(c: Self::C) -> Result<Self, ArgError> {
-        // SAFETY: as for `&PyStr`; the caller's guarantee is the same.
-        let s: &'a PyStr = unsafe { Param::from_c(c) }?;
-        Ok(s.as_str()?)
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
+        // SAFETY: the caller's guarantee is `str_from_c`'s.
+        Ok(Direct::new(unsafe { str_from_c(c) }?))
     }
 }
 
-// SAFETY: `&[T]` crosses as a pointer to a `PyVec<T>` header.
-unsafe impl<'a, T: Element<'a>> Param<'a> for &'a [T] {
-    type C = *const PyVec<T>;
+/// An element type of a `&'a [T]` parameter: how Python lays out the
+/// elements ([`View`](Self::View)) and what the wrapper builds from them
+/// ([`Held`](Self::Held)).
+///
+/// Implemented for every [`Element<'a>`](Element) (lent in place, zero
+/// copy), `&'a str` (a `PyVec<&PyStr>`, each item checked UTF-8, lent as a
+/// `&[&str]` the wrapper builds), `&'a [T]` (a `PyVec<&PyVec<T>>`, `T` an
+/// element, lent as a `&[&[T]]` the wrapper builds) and owned records (a
+/// `PyVec` of the record's `In` mirror, copied into a `Vec` of records that
+/// the wrapper lends as a slice; `#[derive(pyo2::Record)]` implements it).
+///
+/// # Safety
+///
+/// Implementors must ensure that:
+/// - [`describe`](Self::describe) spells a type whose Python-side element
+///   is exactly a [`View`](Self::View);
+/// - every borrow inside `Self` and [`Held`](Self::Held) lasts at most `'a`.
+pub unsafe trait SliceItem<'a>: Sized {
+    /// One element of the `PyVec` Python passes.
+    type View: 'a;
+    /// What the wrapper keeps and lends as `&[Self]`.
+    type Held: for<'b> Lend<'b, &'b [Self]>;
+    /// Appends the Rust spelling of the element type to `out`.
+    fn describe(out: &mut String);
+    /// Builds the held slice.
+    ///
+    /// # Safety
+    ///
+    /// Callers must ensure that:
+    /// - every pointer inside the elements of `v` is valid, as the
+    ///   [module documentation](self) specifies for the element type
+    ///   [`describe`](Self::describe) spells, for all of `'a`.
+    unsafe fn hold(v: &'a PyVec<Self::View>) -> Result<Self::Held, ArgError>;
+}
+
+/// A slice lent in place (see [`SliceItem`]).
+#[derive(Debug)]
+pub struct InPlace<'a, T>(&'a [T]);
+
+impl<T> sealed::SealedLend for InPlace<'_, T> {}
+impl<'b, T> Lend<'b, &'b [T]> for InPlace<'_, T> {
+    fn lend(&'b mut self) -> &'b [T] {
+        self.0
+    }
+}
+
+// SAFETY: an element crosses in place: the view's elements are the slice.
+unsafe impl<'a, T: Element<'a> + 'a> SliceItem<'a> for T {
+    type View = T;
+    type Held = InPlace<'a, T>;
+    fn describe(out: &mut String) {
+        T::describe(out)
+    }
+    unsafe fn hold(v: &'a PyVec<T>) -> Result<InPlace<'a, T>, ArgError> {
+        Ok(InPlace(v.as_slice()))
+    }
+}
+
+// SAFETY: a `&str` element is a pointer to a `PyStr` header, checked here.
+unsafe impl<'a> SliceItem<'a> for &'a str {
+    type View = &'a PyStr;
+    type Held = Vec<&'a str>;
+    fn describe(out: &mut String) {
+        out.push_str("&str")
+    }
+    unsafe fn hold(v: &'a PyVec<&'a PyStr>) -> Result<Vec<&'a str>, ArgError> {
+        v.iter()
+            .enumerate()
+            .map(|(i, s)| s.as_str().map_err(|e| ArgError::from(e).at_item(i)))
+            .collect()
+    }
+}
+
+// SAFETY: a `&[T]` element is a pointer to a `PyVec<T>` header.
+unsafe impl<'a, T: Element<'a> + 'a> SliceItem<'a> for &'a [T] {
+    type View = &'a PyVec<T>;
+    type Held = Vec<&'a [T]>;
     fn describe(out: &mut String) {
         out.push_str("&[");
         T::describe(out);
         out.push(']');
     }
-    unsafe fn from_c(c: Self::C) -> Result<Self, ArgError> {
-        // SAFETY: as for `&PyVec<T>`; the caller's guarantee is the same.
-        let v: &'a PyVec<T> = unsafe { Param::from_c(c) }?;
-        Ok(v.as_slice())
+    unsafe fn hold(v: &'a PyVec<&'a PyVec<T>>) -> Result<Vec<&'a [T]>, ArgError> {
+        Ok(v.iter().map(|inner| inner.as_slice()).collect())
+    }
+}
+
+// SAFETY: `&[T]` crosses as a pointer to a `PyVec<T::View>` header.
+unsafe impl<'a, T: SliceItem<'a>> Param<'a> for &'a [T] {
+    type C = *const PyVec<T::View>;
+    type Held = T::Held;
+    fn describe(out: &mut String) {
+        out.push_str("&[");
+        T::describe(out);
+        out.push(']');
+    }
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
+        // SAFETY: the caller guarantees a non-null `c` is valid for `'a`.
+        let v: &'a PyVec<T::View> = unsafe { c.as_ref() }.ok_or(ArgError::Null)?;
+        // SAFETY: the caller's guarantee covers the elements too.
+        unsafe { T::hold(v) }
     }
 }
 
 // SAFETY: `&mut [T]` crosses as a pointer to a `PyVec<T>` header.
 unsafe impl<'a, T: Element<'a>> Param<'a> for &'a mut [T] {
     type C = *mut PyVec<T>;
+    type Held = Direct<Self>;
     fn describe(out: &mut String) {
         out.push_str("&mut [");
         T::describe(out);
         out.push(']');
     }
-    unsafe fn from_c(c: Self::C) -> Result<Self, ArgError> {
-        // SAFETY: as for `&mut PyVec<T>`; the caller's guarantee is the same.
-        let v: &'a mut PyVec<T> = unsafe { Param::from_c(c) }?;
-        Ok(v.as_mut_slice())
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
+        // SAFETY: the caller guarantees a non-null `c` is valid and
+        // exclusive for `'a`.
+        let v: &'a mut PyVec<T> = unsafe { c.as_mut() }.ok_or(ArgError::Null)?;
+        Ok(Direct::new(v.as_mut_slice()))
     }
+}
+
+// SAFETY: `Option<&str>` crosses as `&str` does, null for `None`.
+unsafe impl<'a> Param<'a> for Option<&'a str> {
+    type C = *const PyStr;
+    type Held = Direct<Self>;
+    fn describe(out: &mut String) {
+        out.push_str("Option<&str>")
+    }
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
+        if c.is_null() {
+            return Ok(Direct::new(None));
+        }
+        // SAFETY: the caller's guarantee is `str_from_c`'s.
+        Ok(Direct::new(Some(unsafe { str_from_c(c) }?)))
+    }
+}
+
+// SAFETY: `Option<&[T]>` crosses as `&[T]` does, null for `None`.
+unsafe impl<'a, T: SliceItem<'a>> Param<'a> for Option<&'a [T]> {
+    type C = *const PyVec<T::View>;
+    type Held = Option<T::Held>;
+    fn describe(out: &mut String) {
+        out.push_str("Option<");
+        <&'a [T] as Param<'a>>::describe(out);
+        out.push('>');
+    }
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
+        if c.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: the caller's guarantee is that of `&[T]`.
+        unsafe { <&'a [T] as Param<'a>>::from_c(c) }.map(Some)
+    }
+}
+
+// SAFETY: an owned `String` crosses as a pointer to its `In` form, a
+// `PyStr` header; it is copied after a UTF-8 check.
+unsafe impl Param<'_> for String {
+    type C = *const PyStr;
+    type Held = Direct<String>;
+    fn describe(out: &mut String) {
+        out.push_str("String")
+    }
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
+        // SAFETY: the caller guarantees a non-null `c` is valid.
+        unsafe { owned_from_c::<String>(c) }.map(Direct::new)
+    }
+}
+
+// SAFETY: an owned `Vec<T>` crosses as a pointer to its `In` form, a
+// `PyVec<T::In>` header; it is copied.
+unsafe impl<T: Owned> Param<'_> for Vec<T> {
+    type C = *const PyVec<T::In>;
+    type Held = Direct<Vec<T>>;
+    fn describe(out: &mut String) {
+        <Vec<T> as Owned>::describe(out)
+    }
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
+        // SAFETY: the caller guarantees a non-null `c` is valid.
+        unsafe { owned_from_c::<Vec<T>>(c) }.map(Direct::new)
+    }
+}
+
+// SAFETY: `Option<T>` crosses as a pointer to `T`'s `In` form (for
+// scalars too), null for `None`; the value is copied.
+unsafe impl<T: Owned> Param<'_> for Option<T> {
+    type C = *const T::In;
+    type Held = Direct<Option<T>>;
+    fn describe(out: &mut String) {
+        <Option<T> as Owned>::describe(out)
+    }
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
+        // SAFETY: the caller guarantees a non-null `c` is valid.
+        unsafe { <Option<T> as Owned>::from_in(&c) }.map(Direct::new)
+    }
+}
+
+// SAFETY: a record by value crosses as a pointer to its `In` form (the
+// record itself for a plain one); it is copied, never passed by value.
+unsafe impl<T: Record> Param<'_> for T {
+    type C = *const T::In;
+    type Held = Direct<T>;
+    fn describe(out: &mut String) {
+        T::describe(out)
+    }
+    unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
+        // SAFETY: the caller guarantees a non-null `c` is valid.
+        unsafe { owned_from_c::<T>(c) }.map(Direct::new)
+    }
+}
+
+/// An owned `T` copied from a pointer to its `In` form.
+///
+/// # Safety
+///
+/// Callers must ensure that:
+/// - `c` is null, or points to a valid `T::In` as the
+///   [module documentation](self) specifies (pointers inside it too).
+pub unsafe fn owned_from_c<T: Owned>(c: *const T::In) -> Result<T, ArgError> {
+    // SAFETY: the caller guarantees a non-null `c` is valid.
+    let c = unsafe { c.as_ref() }.ok_or(ArgError::Null)?;
+    // SAFETY: as above, all the way down.
+    unsafe { T::from_in(c) }
+}
+
+/// A value that crosses the boundary by copy: built from a C mirror Python
+/// lays out ([`In`](Self::In)) when it is a parameter, and handed over as a
+/// C mirror Python reads and frees ([`Out`](Self::Out)) when it is
+/// returned.
+///
+/// Implemented for every [`Scalar`] (both mirrors are the scalar),
+/// `String`, `Vec<T>`, `Option<T>` (`T: Owned`), `[T; N]` (`T` a
+/// [`PlainField`]), tuples of 2 to 8 `Owned` values, and records
+/// (`#[derive(pyo2::Record)]`). The mirrors are listed in the
+/// [module documentation](self#owned-values-and-their-c-mirrors).
+///
+/// # Safety
+///
+/// Implementors must ensure that:
+/// - [`In`](Self::In) and [`Out`](Self::Out) are exactly the C mirrors the
+///   module documentation specifies for the type
+///   [`describe`](Self::describe) spells;
+/// - [`into_out`](Self::into_out) hands over everything the value owns, so
+///   that dropping the `Out` (which [`OwnedBuf`]'s `drop` does) frees it
+///   exactly once.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` can't cross the boundary as an owned value",
+    note = "owned values are scalars, bool, String, Vec<T>, Option<T>, [T; N] of plain data, \
+            tuples of those and records (#[derive(pyo2::Record)])"
+)]
+pub unsafe trait Owned: Sized + Send + 'static {
+    /// The C mirror of a parameter (what Python lays out).
+    type In;
+    /// The C mirror of a returned value (what Python reads, then frees
+    /// through the [`OwnedBuf`] that holds it).
+    type Out: Send + 'static;
+
+    /// Appends the Rust spelling of the type to `out`.
+    fn describe(out: &mut String);
+
+    /// Copies a value out of its `In` mirror, checking what can be checked
+    /// (UTF-8 of strings).
+    ///
+    /// # Safety
+    ///
+    /// Callers must ensure that:
+    /// - `c` is a valid `In` mirror as the module documentation specifies:
+    ///   every non-null pointer in it (headers and elements, all the way
+    ///   down) is valid for reads for the duration of the call, and every
+    ///   scalar is a valid value of its type (`bool` is 0 or 1).
+    unsafe fn from_in(c: &Self::In) -> Result<Self, ArgError>;
+
+    /// Copies a whole `PyVec` of `In` mirrors (scalars override it with a
+    /// plain copy).
+    ///
+    /// # Safety
+    ///
+    /// Callers must ensure that:
+    /// - every element of `v` is valid as [`from_in`](Self::from_in)
+    ///   requires.
+    unsafe fn vec_from_in(v: &[Self::In]) -> Result<Vec<Self>, ArgError> {
+        v.iter()
+            .enumerate()
+            // SAFETY: the caller guarantees every element is valid.
+            .map(|(i, c)| unsafe { Self::from_in(c) }.map_err(|e| e.at_item(i)))
+            .collect()
+    }
+
+    /// Hands the value over as its `Out` mirror.
+    fn into_out(self) -> Self::Out;
+
+    /// Hands a whole `Vec` over (scalars override it: their `Vec` is its
+    /// own mirror).
+    fn vec_into_out(v: Vec<Self>) -> Vec<Self::Out> {
+        v.into_iter().map(Self::into_out).collect()
+    }
+}
+
+macro_rules! scalar_owned {
+    ($($t:ident)*) => {$(
+        // SAFETY: a scalar's mirrors are the scalar itself; it owns nothing.
+        unsafe impl Owned for $t {
+            type In = $t;
+            type Out = $t;
+            fn describe(out: &mut String) {
+                out.push_str(stringify!($t));
+            }
+            unsafe fn from_in(c: &$t) -> Result<$t, ArgError> {
+                Ok(*c)
+            }
+            unsafe fn vec_from_in(v: &[$t]) -> Result<Vec<$t>, ArgError> {
+                Ok(v.to_vec())
+            }
+            fn into_out(self) -> $t {
+                self
+            }
+            fn vec_into_out(v: Vec<$t>) -> Vec<$t> {
+                v
+            }
+        }
+    )*};
+}
+scalar_owned!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize f32 f64 bool);
+
+// SAFETY: `String`'s `In` is a `PyStr` header (checked UTF-8, copied);
+// its `Out` an `OwnedBuf` of its bytes, freed by that buffer's `drop`.
+unsafe impl Owned for String {
+    type In = PyStr;
+    type Out = OwnedBuf;
+    fn describe(out: &mut String) {
+        out.push_str("String")
+    }
+    unsafe fn from_in(c: &PyStr) -> Result<String, ArgError> {
+        Ok(c.as_str()?.to_owned())
+    }
+    fn into_out(self) -> OwnedBuf {
+        OwnedBuf::from_string(self)
+    }
+}
+
+// SAFETY: `Vec<T>`'s `In` is a `PyVec<T::In>` header (elements inline);
+// its `Out` an `OwnedBuf` of `T::Out`, whose `drop` drops every element.
+unsafe impl<T: Owned> Owned for Vec<T> {
+    type In = PyVec<T::In>;
+    type Out = OwnedBuf;
+    fn describe(out: &mut String) {
+        out.push_str("Vec<");
+        T::describe(out);
+        out.push('>');
+    }
+    unsafe fn from_in(c: &PyVec<T::In>) -> Result<Vec<T>, ArgError> {
+        // SAFETY: the caller guarantees the header and its elements are valid.
+        unsafe { T::vec_from_in(c.as_slice()) }
+    }
+    fn into_out(self) -> OwnedBuf {
+        OwnedBuf::from_vec(T::vec_into_out(self))
+    }
+}
+
+// SAFETY: `Option<T>`'s `In` is a pointer to a `T::In`, null for `None`;
+// its `Out` an `OwnedBuf` of zero or one `T::Out`.
+unsafe impl<T: Owned> Owned for Option<T> {
+    type In = *const T::In;
+    type Out = OwnedBuf;
+    fn describe(out: &mut String) {
+        out.push_str("Option<");
+        T::describe(out);
+        out.push('>');
+    }
+    unsafe fn from_in(c: &*const T::In) -> Result<Option<T>, ArgError> {
+        // SAFETY: the caller guarantees a non-null pointer is valid.
+        match unsafe { c.as_ref() } {
+            None => Ok(None),
+            // SAFETY: as above, all the way down.
+            Some(c) => unsafe { T::from_in(c) }.map(Some),
+        }
+    }
+    fn into_out(self) -> OwnedBuf {
+        OwnedBuf::from_vec(self.into_iter().map(T::into_out).collect::<Vec<_>>())
+    }
+}
+
+// SAFETY: a plain array is its own mirror, element by element in place.
+unsafe impl<T: PlainField + Owned, const N: usize> Owned for [T; N] {
+    type In = [T; N];
+    type Out = [T; N];
+    fn describe(out: &mut String) {
+        out.push('[');
+        <T as Owned>::describe(out);
+        let _ = write!(out, "; {N}]");
+    }
+    unsafe fn from_in(c: &[T; N]) -> Result<[T; N], ArgError> {
+        // SAFETY: the caller guarantees `c` is a valid value; plain data
+        // owns nothing, so a bitwise copy is a value of its own.
+        Ok(unsafe { read_plain(c) })
+    }
+    fn into_out(self) -> [T; N] {
+        self
+    }
+}
+
+/// Data that crosses as its own bytes: a [`Scalar`], an array `[T; N]` of
+/// plain data, or a plain record (`#[derive(pyo2::Record)]` on a
+/// `#[repr(C)]` struct). It owns nothing, has no pointers and every value
+/// Python writes by its layout (with `bool`s 0 or 1) is valid.
+///
+/// # Safety
+///
+/// Implementors must ensure that:
+/// - `Self` owns nothing (no heap memory, no handle), holds no references
+///   or pointers, and has a layout fixed by `#[repr(C)]` (or is a scalar
+///   or an array of plain data);
+/// - a bitwise copy of a valid `Self` is a valid `Self` of its own.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not plain data, so it can't be a field of a #[repr(C)] record",
+    note = "the fields of a #[repr(C)] record (a plain record, lent by pointer) are scalars, \
+            bool, [T; N] arrays of those and other #[repr(C)] records",
+    note = "for String, Vec, Option and other owned fields, remove #[repr(C)]: the record \
+            becomes an owned record, copied across the boundary"
+)]
+pub unsafe trait PlainField: 'static {}
+
+// SAFETY: a scalar is plain data.
+unsafe impl<T: Scalar> PlainField for T {}
+// SAFETY: an array of plain data is plain data.
+unsafe impl<T: PlainField, const N: usize> PlainField for [T; N] {}
+
+/// A bitwise copy of plain data (a plain record lent by Python).
+///
+/// # Safety
+///
+/// Callers must ensure that:
+/// - `c` is a valid `T` (for `bool`s, 0 or 1).
+pub unsafe fn read_plain<T: PlainField>(c: &T) -> T {
+    // SAFETY: `c` is a valid, aligned reference; `T: PlainField` owns
+    // nothing, so the copy and the original never free anything twice.
+    unsafe { core::ptr::read(c) }
+}
+
+/// A struct that crosses the boundary, with a descriptor of its layout
+/// exported by the library: implemented by `#[derive(pyo2::Record)]`.
+///
+/// # Safety
+///
+/// Implementors must ensure that:
+/// - the library exports `__pyo2_record__NAME` ([`NAME`](Self::NAME)),
+///   returning the record descriptor of `Self`'s mirrors, built by
+///   [`describe_record`];
+/// - [`Owned::describe`] spells [`NAME`](Self::NAME).
+pub unsafe trait Record: Owned {
+    /// The record's name, as its descriptor symbol and every signature
+    /// spell it.
+    const NAME: &'static str;
+}
+
+/// A plain record: `#[repr(C)]`, only [`PlainField`]s, its own `In` and
+/// `Out` mirror; lent by pointer (`&T`, `&mut T`, `&[T]`, `&mut [T]`) or
+/// copied from a pointer (`T`).
+///
+/// # Safety
+///
+/// Implementors must ensure that:
+/// - `Self` is `#[repr(C)]` and every field is a [`PlainField`].
+pub unsafe trait PlainRecord: Record + Owned<In = Self, Out = Self> + PlainField {}
+
+/// A repr(C) struct of a returned tuple's `Out` mirrors, in order.
+macro_rules! tuples {
+    ($($name:ident ($($t:ident $i:tt),*);)*) => {$(
+        /// The C mirror of a tuple of this many values: one field per
+        /// value, in order, at C offsets.
+        #[repr(C)]
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub struct $name<$($t),*>($(pub $t),*);
+
+        // SAFETY: a tuple's mirrors are the repr(C) structs of its values'
+        // mirrors; `into_out` hands each value over, dropping the struct
+        // drops each `Out`.
+        unsafe impl<$($t: Owned),*> Owned for ($($t,)*) {
+            type In = $name<$($t::In),*>;
+            type Out = $name<$($t::Out),*>;
+            fn describe(out: &mut String) {
+                out.push('(');
+                let mut _first = true;
+                $(
+                    if !_first {
+                        out.push_str(", ");
+                    }
+                    _first = false;
+                    $t::describe(out);
+                )*
+                out.push(')');
+            }
+            unsafe fn from_in(c: &Self::In) -> Result<Self, ArgError> {
+                // SAFETY: the caller guarantees every field is valid.
+                Ok(($(unsafe { $t::from_in(&c.$i) }.map_err(|e| e.at_field(stringify!($i)))?,)*))
+            }
+            fn into_out(self) -> Self::Out {
+                $name($(self.$i.into_out()),*)
+            }
+        }
+
+        impl<$($t: Owned),*> sealed::SealedReturn for ($($t,)*) {}
+        impl<$($t: Owned),*> Return for ($($t,)*) {
+            type C = OwnedBuf;
+            fn describe(out: &mut String) {
+                <Self as Owned>::describe(out)
+            }
+            fn into_outcome(self) -> Outcome<OwnedBuf> {
+                Outcome::Value(OwnedBuf::from_vec(vec![self.into_out()]))
+            }
+        }
+        impl<$($t: Owned),*> Plain for ($($t,)*) {}
+    )*};
+}
+tuples! {
+    Tuple2(A 0, B 1);
+    Tuple3(A 0, B 1, C 2);
+    Tuple4(A 0, B 1, C 2, D 3);
+    Tuple5(A 0, B 1, C 2, D 3, E 4);
+    Tuple6(A 0, B 1, C 2, D 3, E 4, F 5);
+    Tuple7(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+    Tuple8(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+}
+
+/// One field of a [`RecordLayout`].
+#[derive(Debug, Clone, Copy)]
+pub struct FieldLayout {
+    /// The field's name.
+    pub name: &'static str,
+    /// Its type's [`Owned::describe`].
+    pub describe: fn(&mut String),
+    /// Its offset in the `Out` mirror (the record itself, if plain).
+    pub offset: usize,
+    /// Its offset in the `In` mirror (the same, if plain).
+    pub in_offset: usize,
+}
+
+/// What a record descriptor says; `#[derive(pyo2::Record)]` fills it from
+/// `size_of`, `align_of` and `offset_of!` of the mirrors.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordLayout<'f> {
+    /// The record's name.
+    pub name: &'static str,
+    /// `#[repr(C)]` plain data (lent by pointer) or an owned record (copied).
+    pub plain: bool,
+    /// Size of the `Out` mirror (the record, if plain).
+    pub size: usize,
+    /// Alignment of the `Out` mirror.
+    pub align: usize,
+    /// Size of the `In` mirror (the same, if plain).
+    pub in_size: usize,
+    /// Alignment of the `In` mirror.
+    pub in_align: usize,
+    /// The fields, in declaration order.
+    pub fields: &'f [FieldLayout],
+    /// The doc comment, or `""`.
+    pub doc: &'static str,
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The text of a record descriptor (see the
+/// [module documentation](self#records) for the format).
+pub fn record_text(layout: &RecordLayout<'_>) -> String {
+    let kind = if layout.plain { "plain" } else { "owned" };
+    let mut head = format!(
+        "struct {} {kind} size={} align={}",
+        layout.name, layout.size, layout.align
+    );
+    if !layout.plain {
+        let _ = write!(
+            head,
+            " in_size={} in_align={}",
+            layout.in_size, layout.in_align
+        );
+    }
+    let mut fields = String::new();
+    for f in layout.fields {
+        let _ = write!(fields, "\n{}: ", f.name);
+        (f.describe)(&mut fields);
+        let _ = write!(fields, " @{}", f.offset);
+        if !layout.plain {
+            let _ = write!(fields, " in@{}", f.in_offset);
+        }
+    }
+    let hash = fnv1a(format!("{head}{fields}").as_bytes());
+    let mut text = format!("pyo2-record {ABI_VERSION}\n{head} hash={hash:016x}{fields}");
+    if !layout.doc.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(layout.doc);
+    }
+    text
+}
+
+/// Builds (once) and returns the descriptor of a record; what
+/// `__pyo2_record__NAME` returns.
+pub fn describe_record(
+    cell: &'static OnceLock<CString>,
+    layout: &RecordLayout<'_>,
+) -> *const c_char {
+    cell.get_or_init(|| CString::new(record_text(layout).replace('\0', "")).unwrap_or_default())
+        .as_ptr()
 }
 
 /// How a call ended, before it is written to the C out-parameters.
@@ -532,8 +1386,10 @@ pub enum Outcome<C> {
 }
 
 /// A return type of an exported function: every [`Scalar`], `()`, `String`,
-/// `Vec<T>` (`T` a [`Scalar`]), `Option` of those, and `Result` of those or
-/// of their `Option`, with any error type that implements [`Display`].
+/// `Vec<T>` (`T` [`Owned`]: `Vec<String>`, `Vec<Vec<T>>`, `Vec<Record>`, …),
+/// tuples of 2 to 8 [`Owned`] values, records, `Option` of those, and
+/// `Result` of those or of their `Option`, with any error type that
+/// implements [`Display`].
 ///
 /// Sealed: implemented by pyo2 only, because the loader reads the slot as
 /// [`describe`](Self::describe) says, trusting [`C`](Self::C) to match.
@@ -548,8 +1404,8 @@ pub enum Outcome<C> {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` can't be returned by a function exported with #[pyo2::export]",
-    note = "return a scalar, bool, (), String or Vec<T> (T a scalar), an Option of those, \
-            or a Result of those with an error type that implements Display"
+    note = "return a scalar, bool, (), String, Vec<T>, a tuple, a record (#[derive(pyo2::Record)]), \
+            an Option of those, or a Result of those with an error type that implements Display"
 )]
 pub trait Return: sealed::SealedReturn {
     /// What the caller's `out` slot holds.
@@ -565,23 +1421,40 @@ pub trait Return: sealed::SealedReturn {
 /// Sealed, as its supertrait [`Return`] is: implemented by pyo2 only.
 pub trait Plain: Return {}
 
-impl<T: Scalar> sealed::SealedReturn for T {}
 impl sealed::SealedReturn for () {}
 impl sealed::SealedReturn for String {}
-impl<T: Scalar> sealed::SealedReturn for Vec<T> {}
+impl<T: Owned> sealed::SealedReturn for Vec<T> {}
+impl<T: Record> sealed::SealedReturn for T {}
 impl<T: Plain> sealed::SealedReturn for Option<T> {}
 impl<T: NotResult, E: Display> sealed::SealedReturn for Result<T, E> {}
 
-impl<T: Scalar> Return for T {
-    type C = T;
+macro_rules! scalar_returns {
+    ($($t:ident)*) => {$(
+        impl sealed::SealedReturn for $t {}
+        impl Return for $t {
+            type C = $t;
+            fn describe(out: &mut String) {
+                out.push_str(stringify!($t))
+            }
+            fn into_outcome(self) -> Outcome<$t> {
+                Outcome::Value(self)
+            }
+        }
+        impl Plain for $t {}
+    )*};
+}
+scalar_returns!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize f32 f64 bool);
+
+impl<T: Record> Return for T {
+    type C = OwnedBuf;
     fn describe(out: &mut String) {
-        T::describe(out)
+        <T as Owned>::describe(out)
     }
-    fn into_outcome(self) -> Outcome<T> {
-        Outcome::Value(self)
+    fn into_outcome(self) -> Outcome<OwnedBuf> {
+        Outcome::Value(OwnedBuf::from_vec(vec![self.into_out()]))
     }
 }
-impl<T: Scalar> Plain for T {}
+impl<T: Record> Plain for T {}
 
 impl Return for () {
     type C = u8;
@@ -605,18 +1478,16 @@ impl Return for String {
 }
 impl Plain for String {}
 
-impl<T: Scalar> Return for Vec<T> {
+impl<T: Owned> Return for Vec<T> {
     type C = OwnedBuf;
     fn describe(out: &mut String) {
-        out.push_str("Vec<");
-        T::describe(out);
-        out.push('>');
+        <Vec<T> as Owned>::describe(out)
     }
     fn into_outcome(self) -> Outcome<OwnedBuf> {
-        Outcome::Value(OwnedBuf::from_vec(self))
+        Outcome::Value(self.into_out())
     }
 }
-impl<T: Scalar> Plain for Vec<T> {}
+impl<T: Owned> Plain for Vec<T> {}
 
 impl<T: Plain> Return for Option<T> {
     type C = T::C;
@@ -1073,7 +1944,8 @@ mod tests {
         // SAFETY: a valid header of 2 bytes.
         let ok = unsafe { PyStr::from_raw_parts(bytes.as_mut_ptr(), 2) };
         // SAFETY: `&ok` is valid for the whole test.
-        assert_eq!(unsafe { <&str as Param<'_>>::from_c(&ok) }, Ok("ok"));
+        let held = unsafe { <&str as Param<'_>>::from_c(&ok) }.unwrap();
+        assert_eq!(held.into_inner(), Some("ok"));
     }
 
     #[test]
@@ -1082,7 +1954,8 @@ mod tests {
         // SAFETY: a live local array of 3 elements.
         let mut view = unsafe { PyVec::from_raw_parts(data.as_mut_ptr(), 3) };
         // SAFETY: `&mut view` is valid and exclusive while `s` lives.
-        let s = unsafe { <&mut [i32] as Param<'_>>::from_c(&mut view) }.unwrap();
+        let mut held = unsafe { <&mut [i32] as Param<'_>>::from_c(&mut view) }.unwrap();
+        let s: &mut [i32] = Lend::lend(&mut held);
         s.reverse();
         assert_eq!(data, [3, 2, 1]);
     }
@@ -1134,7 +2007,10 @@ mod tests {
     #[test]
     fn descriptors_are_built_once() {
         static CELL: OnceLock<CString> = OnceLock::new();
-        let params: [ParamDescriptor; 2] = [("s", <&str>::describe), ("v", <&mut [u8]>::describe)];
+        let params: [ParamDescriptor; 2] = [
+            ("s", <&str as Param<'_>>::describe),
+            ("v", <&mut [u8] as Param<'_>>::describe),
+        ];
         let p = describe(&CELL, "f", &params, <Result<u8, String>>::describe, "Doc.");
         assert_eq!(p, describe(&CELL, "f", &[], <() as Return>::describe, ""));
         // SAFETY: `p` points into CELL's CString, alive for 'static.

@@ -147,7 +147,7 @@ pub use vec::{PyStr, PyVec};
 ///
 /// ```compile_fail,E0277
 /// #[pyo2::export]
-/// fn owned(v: Vec<u8>) -> usize { v.len() }
+/// fn owned(v: std::collections::HashMap<u8, u8>) -> usize { v.len() }
 /// ```
 ///
 /// # On a `#[no_mangle] extern "C"` function
@@ -242,6 +242,68 @@ pub use vec::{PyStr, PyVec};
 /// ```
 #[doc(inline)]
 pub use pyo2_macros::export;
+
+/// Makes a struct a record: it crosses the boundary as a parameter and a
+/// return of `#[pyo2::export]` functions, and the library exports a
+/// descriptor of its layout, `__pyo2_record__NAME`, that Python reads.
+///
+/// ```
+/// /// A point in the plane.
+/// #[derive(pyo2::Record, Clone, Debug, PartialEq)]
+/// #[repr(C)]
+/// pub struct Point { pub x: f64, pub y: f64 }
+///
+/// #[derive(pyo2::Record)]
+/// pub struct Person { pub name: String, pub age: u8, pub tags: Vec<String> }
+///
+/// #[pyo2::export]
+/// fn midpoint(a: &Point, b: Point) -> Point {
+///     Point { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 }
+/// }
+///
+/// #[pyo2::export]
+/// fn oldest(people: &[Person]) -> Option<Person> {
+///     people.iter().max_by_key(|p| p.age).map(|p| Person {
+///         name: p.name.clone(), age: p.age, tags: p.tags.clone(),
+///     })
+/// }
+/// # assert_eq!(midpoint(&Point { x: 0.0, y: 0.0 }, Point { x: 2.0, y: 4.0 }), Point { x: 1.0, y: 2.0 });
+/// ```
+///
+/// A `#[repr(C)]` struct is a **plain record**: its fields are scalars,
+/// `bool`, arrays `[T; N]` of those and other plain records, and it crosses
+/// as its own bytes, lent by pointer (`&Point`, `&mut Point` written back,
+/// `&[Point]`, `&mut [Point]`) or copied from a pointer (`Point`), never by
+/// value through libffi. A struct without `#[repr]` is an **owned record**:
+/// its fields are any owned values (`String`, `Vec<T>`, `Option<T>`,
+/// scalars, `[T; N]`, tuples, other records), and it crosses as C mirrors
+/// that the derive generates: Python lays out an `In` mirror that the
+/// wrapper copies (checking UTF-8), and a returned record is an `Out`
+/// mirror whose one `drop` frees everything it holds, once. The C ABI is in
+/// [`abi`](abi#records).
+///
+/// The struct can't be generic, a tuple struct, an enum, `packed` or
+/// `transparent`; an owned record can't implement `Drop` (its fields are
+/// moved out when it is returned). A plain record with an owned field is a
+/// compile error that says to remove `#[repr(C)]`:
+///
+/// ```compile_fail,E0277
+/// #[derive(pyo2::Record)]
+/// #[repr(C)]
+/// pub struct Named { pub name: String }
+/// ```
+///
+/// Record names are unique in a library: the descriptor symbol
+/// `__pyo2_record__NAME` is defined once, so two records named alike in
+/// one crate don't compile, and in two crates linked into one library they
+/// fail to link (rename one).
+///
+/// ```compile_fail
+/// mod a { #[derive(pyo2::Record)] pub struct Same { pub x: u8 } }
+/// mod b { #[derive(pyo2::Record)] pub struct Same { pub y: u8 } }
+/// ```
+#[doc(inline)]
+pub use pyo2_macros::Record;
 
 /// Compile-fail tests that belong to no public item: the traits the loader
 /// trusts can't be implemented outside pyo2.
