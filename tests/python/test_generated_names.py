@@ -14,6 +14,7 @@ import ast
 import ctypes
 import inspect
 import keyword
+import os
 import re
 import subprocess
 import sys
@@ -554,6 +555,9 @@ def mypy_stub(directory: Path, stub_text: str, use: str) -> subprocess.Completed
 # The command line on the fixture: one bad function doesn't stop the rest.
 
 
+_PYTHONPATH = {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pyo2", *args],
@@ -561,7 +565,12 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
         cwd=ROOT,
-        env={"PYTHONIOENCODING": "ascii", "PATH": ""},
+        # An ASCII-only terminal; PYTHONPATH kept (the other interpreters import pyo2 through it).
+        env={
+            "PYTHONIOENCODING": "ascii",
+            "PATH": "",
+            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+        },
     )
 
 

@@ -119,6 +119,10 @@ def derive_lib_name(path: str) -> str | None:
         stem = base[: -len(suffix)]
         if base.endswith(suffix) and stem.isidentifier() and suffix not in (".so", ".pyd"):
             return stem
+    # Another interpreter's extension-module name (built for CPython 3.11, read on 3.10).
+    tagged = re.fullmatch(r"(\w+)\.(?:cpython-\d+|abi3|pypy\d+-pp\d+)[\w-]*\.(?:so|pyd)", base)
+    if tagged and tagged.group(1).isidentifier():
+        return tagged.group(1)
     for prefix, suffix in (("lib", ".so"), ("lib", ".dylib"), ("", ".dll")):
         stem = base[len(prefix) : -len(suffix)]
         if base.startswith(prefix) and base.endswith(suffix) and stem.isidentifier():
