@@ -58,6 +58,31 @@
 //! of an exported one. A panic in such a function is not caught: it aborts
 //! the process, as any panic that reaches an `extern "C"` boundary does.
 //!
+//! # A panic's message and location
+//!
+//! After [`status::PANIC`] the message is the panic's message (its `&str`
+//! or `String` payload), then, when pyo2's panic hook saw the panic, its
+//! location: a NUL, `pyo2-location`, a NUL, the file, a NUL, the line, a
+//! NUL and the column (line and column in decimal). With `␀` for a NUL:
+//!
+//! ```text
+//! index out of bounds: the len is 3 but the index is 5␀pyo2-location␀src/lib.rs␀12␀5
+//! ```
+//!
+//! A file name has no NUL (pyo2 writes any as `?`), so the location is what
+//! follows the *last* `\0pyo2-location\0`, and the message may hold anything,
+//! NULs and that marker included. Without a location (a hook installed
+//! after pyo2's replaced it, or a library built with an older pyo2) the
+//! message is all there is. A loader that doesn't know the format shows the
+//! location as part of the message, NULs and all; it is valid UTF-8.
+//!
+//! The hook is installed once, at the first exported call, in front of the
+//! hook that was there. While a thread is inside an exported call it
+//! records the location and prints nothing, unless `PYO2_PANIC_OUTPUT` was
+//! `1` when it was installed, in which case it also calls the previous hook
+//! (Rust's prints the panic to stderr). Panics outside exported calls, in
+//! the user's own threads for instance, go to the previous hook only.
+//!
 //! # Owned values and their C mirrors
 //!
 //! Besides the types above, exported functions take and return owned
@@ -246,7 +271,9 @@ pub mod status {
     pub const NONE: i32 = 1;
     /// The function returned `Err(e)`; the slot holds `e`'s `Display` as an [`OwnedBuf`](super::OwnedBuf).
     pub const ERR: i32 = 2;
-    /// The function panicked; the slot holds the panic message as an [`OwnedBuf`](super::OwnedBuf).
+    /// The function panicked; the slot holds the panic message as an
+    /// [`OwnedBuf`](super::OwnedBuf), followed by the panic's location
+    /// when known (see [the format](super#a-panics-message-and-location)).
     pub const PANIC: i32 = 3;
     /// An argument was invalid (null pointer, invalid UTF-8 for `&str`); the
     /// slot holds a message naming it, as an [`OwnedBuf`](super::OwnedBuf).
@@ -1642,6 +1669,7 @@ pub unsafe fn run<R: Return>(
     body: impl FnOnce() -> Result<R, (&'static str, ArgError)>,
 ) -> i32 {
     fits::<R::C>();
+    let _inside = crate::panic::enter();
     let caught = catch_unwind(AssertUnwindSafe(|| body().map(Return::into_outcome)));
     let (code, message) = match caught {
         Ok(Ok(Outcome::Value(v))) => {
@@ -1654,7 +1682,7 @@ pub unsafe fn run<R: Return>(
         Ok(Ok(Outcome::Err(message))) => (status::ERR, message),
         Ok(Err((param, e))) => (status::BAD_ARG, format!("parameter `{param}`: {e}")),
         Err(payload) => {
-            let message = panic_message(&*payload);
+            let message = crate::panic::locate(panic_message(&*payload));
             drop_payload(payload);
             (status::PANIC, message)
         }
@@ -1827,6 +1855,10 @@ mod tests {
                 let buf = unsafe { slot.take::<OwnedBuf>() };
                 // SAFETY: messages are made from Strings, i.e. Vec<u8>.
                 let text = String::from_utf8(unsafe { buf.as_slice::<u8>() }.to_vec()).unwrap();
+                // The location after a panic's message is tested in `crate::panic`.
+                let text = text
+                    .rsplit_once(crate::panic::MARKER)
+                    .map_or(text.clone(), |(m, _)| m.to_owned());
                 (None, text)
             }
         };

@@ -56,6 +56,7 @@
 
 pub mod abi;
 mod error;
+mod panic;
 mod vec;
 
 pub use error::Error;

@@ -251,10 +251,11 @@ def test_in_place_parameters(dll: pyo2.RustDLL) -> None:
 def test_a_panic_raises_and_the_next_call_works(dll: pyo2.RustDLL) -> None:
     with pytest.raises(pyo2.RustPanic) as info:
         dll.ex_index([1, 2, 3], 5)
-    assert str(info.value) == "index out of bounds: the len is 3 but the index is 5"
+    assert info.value.message == "index out of bounds: the len is 3 but the index is 5"
+    assert str(info.value).startswith(info.value.message + " (at tests/fixture/src/exported.rs:")
     assert info.value.function == "ex_index"
     assert dll.ex_index([1, 2, 3], 2) == 3
-    with pytest.raises(pyo2.RustPanic, match=r"^custom message é$"):
+    with pytest.raises(pyo2.RustPanic, match=r"^custom message é \(at .*exported\.rs:\d+:\d+\)$"):
         dll.ex_panic("custom message é")
     with pytest.raises(pyo2.RustPanic, match="not a string"):
         dll.ex_panic_any()

@@ -40,7 +40,10 @@ CODE = """
         "ex_panic_payload_drop_panics_forever",
     ],
 )
-def test_a_payload_whose_destructor_panics_is_a_rust_panic(fixture_path: Path, name: str) -> None:
+def test_a_payload_whose_destructor_panics_is_a_rust_panic(
+    fixture_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYO2_PANIC_OUTPUT", "1")  # caught panics are quiet otherwise
     result = run_python(textwrap.dedent(CODE.format(path=str(fixture_path), name=name)))
     assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
     assert result.stdout.strip() == "contained"

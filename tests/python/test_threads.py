@@ -85,7 +85,7 @@ def test_each_thread_gets_its_own_panic_message(fixture_path: Path) -> None:
             try:
                 dll.ex_panic_after(i, 20)
             except pyo2.RustPanic as e:
-                seen.add(str(e))
+                seen.add(e.message)
 
     assert run_threads(work) == []
     assert messages == {i: {f"thread {i}"} for i in range(THREADS)}

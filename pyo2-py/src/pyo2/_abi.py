@@ -8,7 +8,9 @@ For ``#[pyo2::export] fn f(p1: P1, …) -> R`` the library exports::
 The status says what the 32-byte slot holds: the value (OK), nothing (NONE),
 or a message (ERR, PANIC, BAD_ARG). Strings, vectors and messages are
 :class:`~pyo2._types.COwnedBuf`\\ s that Python copies and then frees by
-calling their own ``drop``, exactly once.
+calling their own ``drop``, exactly once. After a PANIC the message may end
+with the panic's location, ``"\\0pyo2-location\\0FILE\\0LINE\\0COLUMN"``
+(:func:`split_location`; the format is in ``pyo2::abi``'s documentation).
 
 ``#[pyo2::export]`` on a function that already is ``#[no_mangle] extern "C"``
 adds only the descriptor, whose second line then reads
@@ -133,6 +135,26 @@ def _message(err: COwnedBuf) -> str:
     return text
 
 
+#: What separates a panic's message from its location (see :func:`split_location`).
+LOCATION_MARKER = "\0pyo2-location\0"
+
+
+def split_location(text: str) -> tuple[str, tuple[str, int, int] | None]:
+    """A PANIC message split into the panic's message and its ``(file, line, column)``.
+
+    The location follows the last ``"\\0pyo2-location\\0"``, as
+    ``FILE\\0LINE\\0COLUMN`` (a file name has no NUL, so the message may hold
+    anything, that marker included). A message without one, as from a library
+    built with an older pyo2, has no location: ``(text, None)``.
+    """
+    message, marker, at = text.rpartition(LOCATION_MARKER)
+    if marker:
+        parts = at.split("\0")
+        if len(parts) == 3 and all(p.isascii() and p.isdecimal() for p in parts[1:]):
+            return message, (parts[0], int(parts[1]), int(parts[2]))
+    return text, None
+
+
 def outcome(function: str, status: int, ret: Ret, slot: CSlot) -> Any:
     """The Python value of a call that ended with ``status``, or raise its error.
 
@@ -157,7 +179,8 @@ def outcome(function: str, status: int, ret: Ret, slot: CSlot) -> Any:
     if status == ERR:
         raise RustError(message, function)
     if status == PANIC:
-        raise RustPanic(message, function)
+        message, at = split_location(message)
+        raise RustPanic(message, function, *(at or ()))
     raise ValueError(f"{function}(): {message}")
 
 

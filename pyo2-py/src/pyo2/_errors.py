@@ -66,28 +66,67 @@ class _RustFailure(Pyo2Error):
         self.function = function
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[type[_RustFailure], tuple[str, str]]:
+    def __reduce__(self) -> tuple[type[_RustFailure], tuple[object, ...]]:
         return (type(self), (self.message, self.function))
 
 
 class RustPanic(_RustFailure):
     """A Rust function exported with ``#[pyo2::export]`` panicked.
 
-    ``str(e)`` and ``e.message`` are the panic's message, ``e.function`` the
-    function's name. The panic was caught at the boundary: the interpreter
-    keeps running, the next call works, and lists passed to the call are left
-    as they were (buffers lent in place keep what Rust wrote before panicking).
+    ``e.message`` is the panic's message, ``e.function`` the function's name,
+    and ``e.file``, ``e.line`` and ``e.column`` where the panic happened (as
+    Rust reports it: the file relative to the crate's workspace, a 1-based
+    line and column); ``e.location`` is ``"file:line:column"``. ``str(e)`` is
+    the message followed by `` (at file:line:column)``. The location is None
+    when Rust didn't report one (a library built with an older pyo2, or a
+    panic hook set by the library that replaced pyo2's).
+
+    The panic was caught at the boundary: the interpreter keeps running, the
+    next call works, and lists passed to the call are left as they were
+    (buffers lent in place keep what Rust wrote before panicking). Rust's
+    panic hook prints nothing for it unless the environment variable
+    ``PYO2_PANIC_OUTPUT`` is ``1`` when the library's first call runs.
 
     Example::
 
         >>> try:
         ...     dll.ex_index([7], 5)  # fn ex_index(v: &[i64], i: usize) -> i64 { v[i] }
         ... except pyo2.RustPanic as e:
-        ...     print(e.function, "panicked:", e)
+        ...     print(e.function, "panicked:", e.message)
+        ...     print(e.location)
         ex_index panicked: index out of bounds: the len is 1 but the index is 5
+        tests/fixture/src/exported.rs:180:5
 
     .. versionadded:: 0.2
     """
+
+    def __init__(
+        self,
+        message: str,
+        function: str,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message, function)
+        #: The source file of the panic, or None if unknown.
+        self.file = file
+        #: Its 1-based line, or None.
+        self.line = line
+        #: Its 1-based column, or None.
+        self.column = column
+        if file is not None:
+            self.args = (f"{message} (at {self.location})",)
+
+    @property
+    def location(self) -> str | None:
+        """``"file:line:column"``, or None if unknown."""
+        if self.file is None:
+            return None
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def __reduce__(self) -> tuple[type[_RustFailure], tuple[object, ...]]:
+        return (type(self), (self.message, self.function, self.file, self.line, self.column))
 
 
 class RustError(_RustFailure):
