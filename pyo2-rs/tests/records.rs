@@ -390,13 +390,17 @@ fn owned_returns_nest_and_free_once() {
     let mut buf = unsafe { slot.take::<OwnedBuf>() };
     assert_eq!(buf_texts(&buf), ["the", "quick", "fox"]);
     // Python calls the outer drop once; a second call does nothing.
-    let drop = {
-        // SAFETY: `drop` is the 4th word of an OwnedBuf (its C layout).
-        let words = unsafe { &*(&buf as *const OwnedBuf).cast::<[usize; 4]>() };
-        assert_ne!(words[3], 0);
-        // SAFETY: a non-null `drop` field is this function type.
-        unsafe { core::mem::transmute::<usize, unsafe extern "C" fn(*mut OwnedBuf)>(words[3]) }
-    };
+    type DropFn = Option<unsafe extern "C" fn(*mut OwnedBuf)>;
+    // SAFETY: `drop`, a nullable function pointer, is the 4th word of an
+    // OwnedBuf (its C layout); `buf` is a valid OwnedBuf.
+    let drop = unsafe {
+        (&buf as *const OwnedBuf)
+            .cast::<usize>()
+            .add(3)
+            .cast::<DropFn>()
+            .read()
+    }
+    .unwrap();
     // SAFETY: the buffer is valid and exclusive.
     unsafe { drop(&mut buf) };
     assert!(!buf.owns_memory());
