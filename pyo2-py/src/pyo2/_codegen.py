@@ -241,24 +241,31 @@ def _converters(sig: Signature) -> dict[str, Any]:
     for i, (_, t) in enumerate(sig.params):
         if isinstance(t, VecRef) and isinstance(t.elem, Scalar):
             lent = t.elem is U8 and not t.mutable
-            out[f"_pyo2_in{i}"] = _lent_text(t.utf8) if lent else list_converter(t.elem)
+            out[f"_pyo2_in{i}"] = _lent_text(t.utf8) if lent else list_converter(t.elem, keep=t.mutable)
             out[f"_pyo2_e{i}"] = t.elem
     return out
 
 
-def list_converter(elem: Scalar, exact: type | None = None) -> Callable[[Any], tuple[int, int, Any, bytes]]:
-    """Converts an exact ``list`` of ``elem`` (every item of type ``exact``, if given)."""
+def list_converter(
+    elem: Scalar, exact: type | None = None, keep: bool = False
+) -> Callable[[Any], tuple[Any, ...]]:
+    """Converts an exact ``list`` of ``elem`` (every item of type ``exact``, if given).
 
-    def convert(value: Any) -> tuple[int, int, Any, bytes]:
+    With ``keep`` (a ``&mut`` list) the items are read once into a tuple, which
+    is packed and kept: write-back checks the list still holds them.
+    """
+
+    def convert(value: Any) -> tuple[Any, ...]:
         if type(value) is not list:
             raise _Retry
         n = len(value)
         if exact is not None and list(map(type, value)).count(exact) != n:
             raise _Retry
-        data, packed = pack(elem, value, n)
+        items = tuple(value) if keep else value  # the tuple packing needs anyway
+        data, packed = pack(elem, items, n)
         if len(value) != n:  # converting an item changed the list: the general path explains
             raise _Retry
-        return (data.buffer_info()[0] if n else 0, n, data, packed)
+        return (data.buffer_info()[0] if n else 0, n, data, packed, items)
 
     return convert
 

@@ -394,9 +394,11 @@ def _load(path: str) -> tuple[_Library, str]:
     with _VERSIONS_LOCK:
         try:
             key = os.path.realpath(path)
-            identity = _identity(os.stat(path))
+            st = os.stat(path)
+            identity = _identity(st)
         except (OSError, ValueError):
             return _Library(path), path  # the loader says what is wrong
+        _check_file(path, st)
         versions = _VERSIONS.get(key)
         file = path if versions is None else versions.get(identity)
         if file is None:
@@ -404,6 +406,50 @@ def _load(path: str) -> tuple[_Library, str]:
         cdll = _Library(file)
         _VERSIONS.setdefault(key, {})[identity] = file
         return cdll, file
+
+
+def _check_file(path: str, st: os.stat_result) -> None:
+    """Refuse, with ``OSError``, what ``dlopen()`` would hang or crash on.
+
+    A FIFO or device blocks it (holding the GIL); an ELF file cut short (a
+    build still writing it) makes it crash with SIGBUS: its program and
+    section headers must lie inside the file.
+    """
+    import stat
+    import struct
+
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.ENOEXEC, "not a regular file")
+    size = st.st_size
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF":
+            return  # not ELF: the loader judges it
+        if len(head) < 52 or head[4] not in (1, 2) or head[5] not in (1, 2):
+            raise OSError(errno.ENOEXEC, "a truncated or damaged ELF file")
+        wide = head[4] == 2
+        order = "<" if head[5] == 1 else ">"
+        try:
+            if wide:
+                phoff, shoff = struct.unpack_from(order + "QQ", head, 0x20)
+                phentsize, phnum, shentsize, shnum = struct.unpack_from(order + "HHHH", head, 0x36)
+                entry = order + "I4xQ8x8xQ"  # p_type, p_offset, p_filesz
+            else:
+                phoff, shoff = struct.unpack_from(order + "II", head, 0x1C)
+                phentsize, phnum, shentsize, shnum = struct.unpack_from(order + "HHHH", head, 0x2A)
+                entry = order + "II8xI"
+            if phoff + phnum * phentsize > size or (shoff and shoff + shnum * shentsize > size):
+                raise ValueError
+            f.seek(phoff)
+            table = f.read(phnum * phentsize)
+            if len(table) != phnum * phentsize or phentsize < struct.calcsize(entry):
+                raise ValueError
+            for i in range(phnum):
+                kind, offset, filesz = struct.unpack_from(entry, table, i * phentsize)
+                if kind in (1, 2) and offset + filesz > size:  # PT_LOAD, PT_DYNAMIC
+                    raise ValueError
+        except (ValueError, struct.error):
+            raise OSError(errno.ENOEXEC, "a truncated or damaged ELF file (still being written?)") from None
 
 
 def _private_copy(path: str, identity: tuple[int, int, int, int]) -> tuple[str, tuple[int, int, int, int]]:

@@ -108,7 +108,7 @@ def _shape_function(state: State, shape: tuple[Any, ...]) -> Callable[..., Any]:
         if isinstance(part, tuple):
             elem = _SHAPE_SCALARS[part[1]]
             t: RType = VecRef(elem, mutable=True)
-            converters[f"_pyo2_in{i}"] = list_converter(elem, exact=part[1])
+            converters[f"_pyo2_in{i}"] = list_converter(elem, exact=part[1], keep=True)
             converters[f"_pyo2_e{i}"] = elem
         elif part is str or part is bytes:
             t = PYSTR

@@ -34,10 +34,12 @@ import codecs
 import ctypes
 import enum
 import math
+import operator
 import struct
 import sys
 from array import array
-from itertools import chain
+from collections import deque
+from itertools import chain, repeat
 from typing import Any
 
 from ._convert import Where, read_scalars, scalar, scalar_items, show, text
@@ -115,6 +117,12 @@ def _inspect_buffer(obj: object, where: Where, path: str) -> _Buffer | None:
         mv = memoryview(obj)  # type: ignore[arg-type]
     except TypeError:
         return None
+    except (ValueError, BufferError) as e:  # a buffer that can't be exported (numpy datetime64...)
+        error = f"{type(obj).__name__} has a buffer that can't be lent ({e})"
+    else:
+        error = ""
+    if error:
+        where.fail(TypeError, path, error)
     with mv:
         elem = _buffer_scalar(mv.format, mv.itemsize)
         if elem is None:
@@ -204,6 +212,7 @@ class _Node:
         "path",
         "ptr",
         "slot",
+        "snap",
         "src",
         "t",
         "where",
@@ -213,6 +222,8 @@ class _Node:
     children: list[_Node]
     offset: int
     slot: int
+    #: The items a &mut list (or list of lists) held when converted.
+    snap: tuple[Any, ...]
     nbytes: int
     ptr: int
     packed: bytes
@@ -434,9 +445,12 @@ class Marshal:
             # A subclass is read as the plain list it is (its __len__,
             # __iter__ or __getitem__ could disagree with its contents).
             items = value if cls is list else list.copy(value)
+            # What write-back checks the list still holds (nothing lost meanwhile).
+            snap = tuple(items) if t.mutable else ()
             if isinstance(elem, Scalar):
                 node = self._add(value, t, _LIST, None, len(items))
                 node.src = items
+                node.snap = snap
                 if self.pending is not None:
                     self.pending.append((elem, [node]))
                 else:
@@ -453,6 +467,7 @@ class Marshal:
                 return node
             node = self._add(value, t, _NESTED, None, len(items))
             node.src = items
+            node.snap = snap
             if self.pending is not None and isinstance(elem.elem, Scalar) and self._rows(node, elem):
                 return node
             on_path.add(ident)
@@ -532,11 +547,14 @@ class Marshal:
             return False
         ids = list(map(id, rows))
         unique = set(ids)
-        if len(unique) != len(ids) or id(rows) in unique or not unique.isdisjoint(self.lent):
+        if len(unique) != len(ids) or id(node.obj) in unique or not unique.isdisjoint(self.lent):
             return False
         self.lent.update(dict.fromkeys(ids, row_t.mutable))
         start = len(self.nodes)
         children = [_Node(row, row_t, _LIST, None, len(row), i) for i, row in enumerate(rows, start)]
+        if row_t.mutable:
+            for child in children:
+                child.snap = tuple(child.src)
         self.nodes += children
         node.children = children
         node.n = len(children)
@@ -616,7 +634,14 @@ class Marshal:
                 if kind is not _COPY:
                     # The caller's buffer, exported for the whole call (so it
                     # can't be resized): lent to Rust, or the copy-back target.
-                    export = (ctypes.c_char * node.nbytes).from_buffer(node.obj)
+                    try:
+                        export = (ctypes.c_char * node.nbytes).from_buffer(node.obj)
+                    except (ValueError, TypeError, BufferError) as e:
+                        error = f"the buffer changed while the arguments were converted ({e})"
+                    else:
+                        error = ""
+                    if error:
+                        node.where.fail(RuntimeError, node.path, error)
                     keep.append(export)
                     node.export = export
                     if node.nbytes:
@@ -673,7 +698,7 @@ class Marshal:
         for block in self.blocks:
             block.unchanged = not block.mutable or block.data.tobytes() == block.packed
         by_address: dict[int, _Node] | None = None
-        updates: list[tuple[Any, int, Any]] = []
+        updates: list[tuple[Any, Any, Any]] = []
         copies: list[tuple[Any, Any]] = []
         for node in self.nodes:
             kind = node.kind
@@ -693,7 +718,7 @@ class Marshal:
                     items = block.slice(node.offset, node.n)
                 else:  # Rust moved the view (swapped it with another one)
                     items = read_scalars(elem, ptr, n)
-                updates.append((node.obj, node.n, items))
+                updates.append((node.obj, node.snap, items))
             elif kind is _NESTED:
                 if same and not (moved and self._slots_moved(node, pointers_before)):
                     continue  # the same children: each is written back on its own
@@ -706,7 +731,7 @@ class Marshal:
                     addresses = (ctypes.c_size_t * n).from_address(ptr)[:] if n else []
                 elem_t = node.t.elem
                 assert isinstance(elem_t, VecRef)
-                updates.append((node.obj, node.n, [_element(by_address, elem_t, a) for a in addresses]))
+                updates.append((node.obj, node.snap, [_element(by_address, elem_t, a) for a in addresses]))
             elif kind is _COPYBACK or kind is _BUFFER:
                 if same:
                     if kind is _COPYBACK and node.data != node.packed:
@@ -774,50 +799,68 @@ def _refuse_overlaps(ranges: list[tuple[int, int, _Node]]) -> None:
                 )
 
 
-def apply(function: str, updates: list[tuple[Any, int, Any]], copies: list[tuple[Any, Any]]) -> None:
-    """Write everything computed: buffer copies, then list contents; all or nothing.
+def apply(function: str, updates: list[tuple[Any, Any, Any]], copies: list[tuple[Any, Any]]) -> None:
+    """Write everything computed: list contents and buffer copies; all or nothing.
 
-    Each list must still have the length it had when it was converted: if
-    another thread (or a side effect) changed it, its new items would be lost,
-    so nothing is written and ``RuntimeError`` is raised. Lists are written
-    through the ``list`` type itself (a subclass' ``__setitem__`` is not
-    called), which can't fail half way.
+    ``updates`` are ``(list, items it held when converted, new items)``. Each
+    list must still hold those items: if another thread (or a side effect of
+    converting) changed it, writing would lose that change, so nothing is
+    written and ``RuntimeError`` is raised. Then every write happens in one C
+    call: lists through the ``list`` type itself (a subclass' ``__setitem__``
+    is not called), with their old items kept alive until the end (so no
+    finalizer, nor the ``KeyboardInterrupt`` one may raise, runs half way).
     """
-    for obj, n, _ in updates:
+    for obj, snap, _ in updates:
         now = list.__len__(obj)
-        if now != n:
+        if now != len(snap):
             raise RuntimeError(
                 f"{function}(): a list passed for a &mut parameter changed size during the call "
-                f"(from {n} to {now} items); nothing was written back"
+                f"(from {len(snap)} to {now} items); nothing was written back"
             )
-    for target, source in copies:
-        if isinstance(target, ctypes.Array):
-            ctypes.memmove(target, source, ctypes.sizeof(target))
-        else:
-            with memoryview(target) as mv, mv.cast("B") as raw:
-                raw[:] = source
-    setitem = list.__setitem__
+        if not list.__eq__(obj, snap if type(snap) is list else list(snap)):
+            raise RuntimeError(
+                f"{function}(): a list passed for a &mut parameter was changed during the call "
+                "(by another thread, or while its items were converted); nothing was written back"
+            )
+    objs = [obj for obj, _, _ in updates]
+    olds = list(map(list.copy, objs))  # noqa: F841 - keeps the old items alive until every write is done
+    arrays = [(t, s, ctypes.sizeof(t)) for t, s in copies if isinstance(t, ctypes.Array)]
+    views = [memoryview(t) for t, _ in copies if not isinstance(t, ctypes.Array)]
+    raws = [view.cast("B") for view in views]
+    sources = [s for t, s in copies if not isinstance(t, ctypes.Array)]
     whole = slice(None)
-    for obj, _, items in updates:
-        setitem(obj, whole, items)
+    setitem: Any = operator.setitem
+    try:
+        deque(
+            chain(
+                map(list.__setitem__, objs, repeat(whole), [items for _, _, items in updates]),
+                map(ctypes.memmove, *zip(*arrays)) if arrays else (),
+                map(setitem, raws, repeat(whole), sources),
+            ),
+            maxlen=0,
+        )
+    finally:
+        for view in raws + views:
+            view.release()
 
 
 def write_back_flat(
     function: str,
     headers: array[int],
-    entries: tuple[tuple[list[Any], tuple[int, int, Any, bytes], int, Scalar], ...],
+    entries: tuple[tuple[list[Any], tuple[Any, ...], int, Scalar], ...],
 ) -> None:
     """The write-back of a flat fast call (see :mod:`pyo2._codegen`): the rule
     of :meth:`Marshal.write_back`, for ``&mut`` lists of scalars only.
 
-    Each entry is ``(list, (ptr, n, data, packed), k, elem)``: the list, what
-    its conversion gave (an array ``data`` of ``n`` items at ``ptr``, its bytes
-    ``packed`` before the call; ``data`` None when empty), its header's
-    position among ``headers`` and its element type.
+    Each entry is ``(list, (ptr, n, data, packed, items), k, elem)``: the
+    list, what its conversion gave (an array ``data`` of ``n`` items at
+    ``ptr``, its bytes ``packed`` before the call, ``data`` None when empty;
+    the ``items`` it held), its header's position among ``headers`` and its
+    element type.
     """
     values = headers.tolist()
     updates = []
-    for obj, (ptr0, n0, data, packed), k, elem in entries:
+    for obj, (ptr0, n0, data, packed, snap), k, elem in entries:
         ptr, n = values[2 * k], values[2 * k + 1]
         if ptr == ptr0 and n == n0:
             if data is None or data.tobytes() == packed:
@@ -825,7 +868,7 @@ def write_back_flat(
             items = scalar_items(elem, data)
         else:  # Rust moved the view (swapped it with another one)
             items = read_scalars(elem, ptr, n)
-        updates.append((obj, n0, items))
+        updates.append((obj, snap, items))
     apply(function, updates, [])
 
 

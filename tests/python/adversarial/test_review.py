@@ -158,18 +158,22 @@ def _row_replaced(dll: pyo2.RustDLL) -> Outcome:
 
 
 def _converted_once(path: str) -> Callable[[pyo2.RustDLL], Outcome]:
-    """A refused list: each item's ``__index__`` still runs once."""
+    """A refused list with a user item: OverflowError for the bad item. (The
+    README's rule: ``__index__`` may run more than once, as a failed fast
+    conversion is redone item by item to name the bad one.)"""
 
     def case(dll: pyo2.RustDLL) -> Outcome:
         item = _Effect(3)
         outcome = attempt(DOUBLE_I64.get(dll, path), [item, 2**64])
-        return outcome.check(item.calls == 1, f"__index__ was called {item.calls} times")
+        outcome.check("item [1]" in outcome.message, f"message: {outcome.message!r}")
+        return outcome.check(item.calls >= 1, f"__index__ was called {item.calls} times")
 
     return case
 
 
 def _side_effect_once(path: str) -> Callable[[pyo2.RustDLL], Outcome]:
-    """An ``__index__`` that appends on every call: converted once, so one item appended."""
+    """An ``__index__`` that appends on every call: RuntimeError before Rust
+    runs, the appended items kept."""
 
     def case(dll: pyo2.RustDLL) -> Outcome:
         lst: list[Any] = [1]
@@ -182,10 +186,8 @@ def _side_effect_once(path: str) -> Callable[[pyo2.RustDLL], Outcome]:
         lst.append(Appends())
         outcome = attempt(DOUBLE_I64.get(dll, path), lst)
         n = len(real(lst))
-        outcome.check(
-            n == 3, f"the list has {n} items: __index__ ran {n - 2} times, its side effect each time"
-        )
-        outcome.check("from 2 to 3" in outcome.message, f"message: {outcome.message!r}")
+        outcome.check(n >= 3 and real(lst)[2:] == [7] * (n - 2), f"the list is {real(lst)}")
+        outcome.check("changed size" in outcome.message, f"message: {outcome.message!r}")
         return outcome
 
     return case
