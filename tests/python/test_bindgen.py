@@ -28,7 +28,7 @@ import pyo2
 from pyo2._bindgen import Loader, _fingerprint, derive_lib_name, module
 from pyo2._dll import function_names
 from pyo2._stubgen import _Names
-from pyo2._types import SCALARS, U8, Owned, Ret, RType, Scalar, Signature, VecRef
+from pyo2._types import SCALARS, U8, Owned, Param, Ret, Rich, Scalar, Signature, VecRef
 from support import ROOT
 
 
@@ -355,10 +355,11 @@ def test_derive_lib_name() -> None:
 # What the annotations promise is what pyo2 accepts.
 
 
-def sample(alternative: str, t: RType) -> object:
+def sample(alternative: str, t: Param) -> object:
     """A fresh value of the Python type ``alternative`` for a parameter of Rust type ``t``."""
     if isinstance(t, Scalar):
         return {"int": 1, "float": 0.5, "bool": True}[alternative]
+    assert isinstance(t, VecRef)
     text = {"str": "ab", "bytes": b"ab"}
     if alternative in text:
         return text[alternative]
@@ -376,7 +377,7 @@ def sample(alternative: str, t: RType) -> object:
     return [sample(item, elem) for _ in range(2)]
 
 
-def alternatives(t: RType) -> list[str]:
+def alternatives(t: Param) -> list[str]:
     return _Names(set()).alternatives(t)
 
 
@@ -402,8 +403,8 @@ def test_every_promised_type_is_accepted(fixture_path: Path) -> None:
             sig = dll[name].signature
         except pyo2.Pyo2Error:
             continue  # unreadable: not in the module
-        if sig is None:
-            continue
+        if sig is None or any(isinstance(t, Rich) for _, t in sig.params):
+            continue  # records and owned parameters: tests/python/test_records.py
         for i, (pname, t) in enumerate(sig.params):
             kinds.add(kind_of(t))
             for alternative in alternatives(t):
@@ -417,9 +418,10 @@ def test_every_promised_type_is_accepted(fixture_path: Path) -> None:
     assert kinds >= {"int", "float", "bool", "&PyStr", "&str", "&[T]", "&mut [T]", "&[&PyStr]", "nested &mut"}
 
 
-def kind_of(t: RType) -> str:
+def kind_of(t: Param) -> str:
     if isinstance(t, Scalar):
         return t.kind
+    assert isinstance(t, VecRef)
     if t.utf8:
         return "&str"
     if isinstance(t.elem, VecRef):
@@ -436,7 +438,7 @@ def kind_of(t: RType) -> str:
     [
         ("ex_sum_f64", bytearray(8)),  # &[f64]: bytes are not doubles
         ("ex_sum_f64", memoryview(bytearray(8))),
-        ("ex_sum_f64", (1.0, 2.0)),  # a tuple is not a list
+        ("ex_double", (1.0, 2.0)),  # &mut [f64]: a tuple is immutable
         ("ex_sum", b"12345678"),
         ("ex_count_true", bytearray(b"\x01")),  # &[bool]: only lists (and '?' buffers)
         ("ex_double", b"12345678"),

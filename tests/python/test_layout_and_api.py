@@ -51,6 +51,7 @@ def test_public_names_have_one_home() -> None:
         "library_path",
         "parse_signature",
         "reload",
+        "types",
     ]
     for name in pyo2.__all__:
         obj = getattr(pyo2, name)

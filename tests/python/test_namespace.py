@@ -127,10 +127,10 @@ def test_class_attributes_stay_pyo2_s(dll: pyo2.RustDLL, fixture_path: Path) -> 
 
 def test_pyo2_keeps_no_attributes_of_its_own_on_a_library(dll: pyo2.RustDLL) -> None:
     """pyo2's state is under a key no attribute name spells; the class's
-    only public names are find, declare, path and reload; no other name is pyo2's."""
+    only public names are find, declare, path, reload and types; no other name is pyo2's."""
     assert [k for k in vars(dll) if k.isidentifier()] == []
     public = sorted(k for k in vars(pyo2.RustDLL) if not k.startswith("__"))
-    assert public == ["declare", "find", "path", "reload"]
+    assert public == ["declare", "find", "path", "reload", "types"]
     for name in ["_state", "_function", "_remember", "_library", "_shadowing", "_lib", "_handle", "state"]:
         with pytest.raises(AttributeError, match=f"exports no function '{name}'"):
             getattr(dll, name)
@@ -145,7 +145,7 @@ def test_dir_lists_the_library_s_functions_and_the_public_api(dll: pyo2.RustDLL,
     assert names == sorted(names)
     public = {n for n in names if not n.startswith("__")}
     defined = {n for n in exported_functions(str(fixture_path)) if not n.startswith("__")}
-    assert public == defined | {"declare", "find", "path", "reload"}
+    assert public == defined | {"declare", "find", "path", "reload", "types"}
     for name in ["ex_parse", "plain_twice", "find", "path", "_cdll", "_names", "declare"]:
         assert name in names
     assert not [n for n in names if n.startswith(_abi.SIG_PREFIX) or not n.isidentifier()]

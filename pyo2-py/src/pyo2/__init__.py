@@ -15,7 +15,7 @@ Every attribute of a ``RustDLL`` may be a library function (one named
 :func:`library_path` and :func:`reload` always reach pyo2's.
 """
 
-from ._dll import RustDLL, declare, library_path, reload
+from ._dll import RustDLL, declare, library_path, reload, types
 from ._errors import Pyo2Error, RustError, RustPanic, SignatureError
 from ._protocol import RustFunction
 from ._signature import parse_signature
@@ -33,6 +33,7 @@ __all__ = [
     "library_path",
     "parse_signature",
     "reload",
+    "types",
 ]
 
 __version__ = "0.2.0"

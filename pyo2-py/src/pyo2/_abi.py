@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ._convert import read_scalars
 from ._errors import Pyo2Error, RustError, RustPanic
 from ._signature import parse_descriptor, parse_signature
-from ._types import SCALARS, U8, COwnedBuf, Owned, Ret, Signature
+from ._types import SCALARS, U8, COwnedBuf, ORet, Owned, Param, Ret, Rich, Signature
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -106,7 +106,42 @@ def descriptor(cdll: ctypes.CDLL, path: str, name: str) -> Signature | None:
         sig = parse_descriptor(line)
     if sig.name != name:
         raise Pyo2Error(f"{path!r}: the descriptor of {name!r} describes {sig.name!r}")
+    if any(isinstance(t, Rich) for _, t in sig.params) or (
+        isinstance(sig.ret, Ret) and isinstance(sig.ret.value, ORet)
+    ):
+        sig = _resolve(cdll, path, sig)
     return Signature(sig.name, sig.params, sig.ret, doc)
+
+
+def _resolve(cdll: ctypes.CDLL, path: str, sig: Signature) -> Signature:
+    """``sig`` with the records it names read from the library (see :mod:`pyo2._records`)."""
+    from ._records import load_record, resolve
+
+    cache = vars(cdll).setdefault("_pyo2_records", {})
+
+    def lookup(name: str) -> Any:
+        return load_record(cdll, path, name, cache)
+
+    params: list[tuple[str, Param]] = []
+    for pname, t in sig.params:
+        if isinstance(t, Rich) and t.mode != "optref":
+            rt = resolve(t.t, lookup)
+            mode = t.mode
+            rec = getattr(rt, "record", None)
+            if rec is not None and not rec.plain and mode != "own":
+                if mode != "slice":
+                    raise Pyo2Error(
+                        f"{path!r}: fn {sig.name}: parameter {pname!r} ({t}): an owned record crosses "
+                        "by value or as &[R], not by reference"
+                    )
+                mode = "oslice"
+            params.append((pname, Rich(mode, rt, pyvec=t.pyvec)))
+            continue
+        params.append((pname, t))
+    ret = sig.ret
+    if isinstance(ret, Ret) and isinstance(ret.value, ORet):
+        ret = Ret(ORet(resolve(ret.value.t, lookup)), ret.optional, ret.error)
+    return Signature(sig.name, tuple(params), ret, sig.doc)
 
 
 def _free(buf: COwnedBuf) -> None:
@@ -124,6 +159,8 @@ def _take(buf: COwnedBuf, owned: Owned) -> Any:
         n = buf.len
         if owned.text:
             return ctypes.string_at(buf.ptr, n).decode("utf-8") if n else ""
+        if owned.elem is U8:  # Vec<u8> is bytes
+            return ctypes.string_at(buf.ptr, n) if n else b""
         return read_scalars(owned.elem, buf.ptr, n)
     finally:
         _free(buf)
@@ -166,6 +203,10 @@ def outcome(function: str, status: int, ret: Ret, slot: CSlot) -> Any:
             return None
         if isinstance(value, Owned):
             return _take(slot.buf, value)
+        if isinstance(value, ORet):
+            from ._records import take
+
+            return take(slot.buf, value.t)
         return getattr(slot, value.name)
     if status == NONE:
         return None

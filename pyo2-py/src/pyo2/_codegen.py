@@ -40,7 +40,7 @@ from ._convert import text
 from ._marshal import WORD, _Retry, lend_bytes, pack, write_back_flat
 from ._runtime import FREE_SLOTS, MISSING, State, arity, finish, general, keywords, new_slot
 from ._signature import python_name
-from ._types import HEADER_SIZE, U8, Owned, Ret, Scalar, Signature, VecRef
+from ._types import HEADER_SIZE, U8, ORet, Owned, Ret, Scalar, Signature, VecRef
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -127,7 +127,7 @@ def source(sig: Signature) -> str:
 
 
 def _owned(ret: Scalar | Ret | None) -> bool:
-    return isinstance(ret, Ret) and isinstance(ret.value, Owned)
+    return isinstance(ret, Ret) and isinstance(ret.value, (Owned, ORet))
 
 
 def _flat(t: object) -> bool:
@@ -152,7 +152,7 @@ def _scalar_fast_path(sig: Signature, names: list[str]) -> list[str]:
             "        except _pyo2_ArgumentError:",
             "            pass",
         ]
-    assert not isinstance(ret.value, Owned)
+    assert ret.value is None or isinstance(ret.value, Scalar)
     read = "None" if ret.value is None else f"_pyo2_so.{ret.value.name}"
     comma = ", " if names else ""
     return [

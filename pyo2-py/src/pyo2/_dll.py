@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from ._protocol import RustFunction
 
-__all__ = ["RustDLL", "declare", "function_names", "library_path", "reload"]
+__all__ = ["RustDLL", "declare", "function_names", "library_path", "reload", "types"]
 
 
 # ---------------------------------------------------------------------------
@@ -665,11 +665,11 @@ class _Library(ctypes.CDLL):
 #: no ``dll.NAME`` and no library function reaches it.
 _STATE = " pyo2"
 #: RustDLL's public attributes, which a library function of the same name hides.
-_PUBLIC = ("declare", "find", "path", "reload")
+_PUBLIC = ("declare", "find", "path", "reload", "types")
 
 
 class _State:
-    __slots__ = ("cdll", "described", "file", "functions", "names", "path", "shadows")
+    __slots__ = ("cdll", "described", "file", "functions", "names", "path", "shadows", "types")
 
     def __init__(self, path: str, file: str, cdll: _Library) -> None:
         #: The path as the user gave it.
@@ -686,6 +686,8 @@ class _State:
         self.names: list[str] | None = None
         #: For each public name asked for: whether the library defines it.
         self.shadows: dict[str, bool] = {}
+        #: ``dll.types``, once asked for.
+        self.types: Any = None
 
 
 def _state(dll: RustDLL) -> _State:
@@ -742,7 +744,11 @@ def _address(state: _State, name: str) -> int:
 
 def _names(state: _State) -> list[str]:
     if state.names is None:
-        state.names = [n for n in exported_functions(state.file) if not n.startswith(_abi.SIG_PREFIX)]
+        state.names = [
+            n
+            for n in exported_functions(state.file)
+            if not n.startswith(_abi.SIG_PREFIX) and not n.startswith("__pyo2_record__")
+        ]
     return state.names
 
 
@@ -828,6 +834,23 @@ def declare(dll: RustDLL, declaration: str) -> RustFunction:
     function: RustFunction = make_function(dll, sig.name, address, sig)
     _remember(dll, state, sig.name, function)
     return function
+
+
+def types(dll: RustDLL) -> Any:
+    """The record types of the library: ``pyo2.types(dll).Point``.
+
+    The same as ``dll.types``, which it is unless the library has a
+    function named ``types`` of its own. Each attribute is the class of the
+    ``#[derive(pyo2::Record)]`` struct of that name (one class per layout in
+    the process: the same Rust type from two libraries is one class);
+    ``bind(name, cls)`` makes returns of that record build ``cls(**fields)``.
+    """
+    state = _state(dll)
+    if state.types is None:
+        from ._records import Types
+
+        state.types = Types(state.cdll, state.path, state.file)
+    return state.types
 
 
 def library_path(dll: RustDLL) -> str:
@@ -1092,6 +1115,16 @@ class RustDLL:
         """
         return library_path(self)
 
+    @property
+    def types(self) -> Any:
+        """The library's record types (``dll.types.Point``); see :func:`pyo2.types`.
+
+        When the library has a function named ``types``, ``dll.types`` is
+        that function: :func:`pyo2.types` (``pyo2.types(dll)``) always gives
+        the record types.
+        """
+        return types(self)
+
     def reload(self) -> RustDLL:
         """Load the library again from its path, as rebuilt: a new :class:`RustDLL`.
 
@@ -1115,3 +1148,4 @@ class RustDLL:
         declare = _LibraryFirst(declare)
         path = _LibraryFirst(path)
         reload = _LibraryFirst(reload)
+        types = _LibraryFirst(types)

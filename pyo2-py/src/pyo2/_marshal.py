@@ -44,7 +44,22 @@ from typing import Any
 
 from ._convert import Where, read_scalars, scalar, scalar_items, show, text
 from ._signature import MAX_DEPTH
-from ._types import BOOL, F64, HEADER_SIZE, I64, POINTER_SIZE, PYSTR, SCALARS, U8, RType, Scalar, VecRef
+from ._types import (
+    BOOL,
+    F64,
+    HEADER_SIZE,
+    I64,
+    POINTER_SIZE,
+    PYSTR,
+    SCALARS,
+    U8,
+    OVec,
+    Param,
+    Rich,
+    RType,
+    Scalar,
+    VecRef,
+)
 
 __all__ = ["WORD", "Marshal", "apply", "infer", "lend_bytes", "pack", "write_back_flat"]
 
@@ -379,10 +394,12 @@ class Marshal:
         #: Whether a buffer is lent in place (zero copy): the call then keeps
         #: the GIL, so no Python thread can change it while Rust holds a view.
         self.in_place = False
+        #: The write-backs of ``&mut`` records (:class:`pyo2._records.RecordBack`).
+        self.backs: list[Any] = []
 
     # -- step A ------------------------------------------------------------
 
-    def param(self, t: RType, value: Any, name: str) -> Any:
+    def param(self, t: Param, value: Any, name: str) -> Any:
         """Check one argument; a scalar's C value, or the node of a PyVec.
 
         ``name`` is the parameter's name (declared) or ``#N`` (inferred).
@@ -394,6 +411,8 @@ class Marshal:
                 error: Exception = e
             # Raised here, not in the except clause: a bad argument's traceback has no chain.
             self.where(name, t).fail(type(error), "", str(error))
+        if isinstance(t, Rich):
+            return self.rich(t, value, name)
         where = self.where(name, t)
         mark = (len(self.nodes), len(self.blocks), dict(self.lent))
         self.pending = []
@@ -411,7 +430,102 @@ class Marshal:
         self.lent = mark[2]
         return self._vec(t, value, where, "", set())
 
-    def where(self, name: str, t: RType) -> Where:
+    def rich(self, t: Rich, value: Any, name: str) -> Any:
+        """An argument of the types of issue 12 (see :mod:`pyo2._records`): its C value."""
+        from . import _records
+
+        if t.mode == "optref":
+            return 0 if value is None else self.param(t.view, value, name)
+        packer = _records.Packer()
+        try:
+            return self._rich(t, value, name, packer, _records)
+        except _records.ArgError as e:
+            exc, path, rtype, detail = e.args
+        where = self.where(name, t)
+        at = "" if path == name else f" {path} ({rtype}):"
+        raise exc(f"{where}:{at} {detail}")
+
+    def _rich(self, t: Rich, value: Any, name: str, packer: Any, records: Any) -> int:
+        mode = t.mode
+        where = self.where(name, t)
+        rec = getattr(t.t, "record", None)
+        if mode in ("slice", "mslice") and records._ndarray(value):
+            return self._structured(t, value, where, records)
+        if mode in {"own", "oslice"} or (mode == "slice" and rec is not None):
+            kept = t.t if mode == "own" else OVec(t.t)
+            address: int = packer.top(kept, value, name)
+            self.keep.append(packer.keep)
+            return address
+        if mode == "ref":
+            address = packer.top(t.t, value, name)
+            self.keep.append(packer.keep)
+            return address
+        assert rec is not None
+        packer.snaps = []
+        if mode == "mut":
+            self._lend(value, True, where, "")
+            buf, address = packer.alloc(rec.size)
+            fields = packer.fields(rec, value, name)
+            packer.pack_plain(rec, [fields], [value], name, buf, 0)
+            items, container = [value], None
+        else:
+            if not issubclass(type(value), list):
+                if records._sequence(value) is not None:
+                    where.fail(
+                        TypeError,
+                        "",
+                        f"got {show(value)}, which is immutable; {t} takes a list (or a numpy array)",
+                    )
+                where.fail(
+                    TypeError, "", f"got {show(value)}, expected a list of {rec.name} (or a numpy array)"
+                )
+            self._lend(value, True, where, "")
+            items = list.copy(value)
+            if len(set(map(id, items))) != len(items):
+                where.fail(
+                    ValueError,
+                    "",
+                    f"the same {rec.name} appears twice in the list; Rust forbids aliasing a &mut",
+                )
+            rows = [packer.fields(rec, item, f"{name}[{i}]") for i, item in enumerate(items)]
+            buf, base = packer.alloc(rec.size * len(items))
+            packer.pack_plain(rec, rows, items, name, buf, 0, indexed=True)
+            header, address = packer.alloc(HEADER_SIZE)
+            struct.pack_into("@PN", header, 0, base if items else 0, len(items))
+            container = value
+        packed = ctypes.string_at(ctypes.addressof(buf), rec.size * len(items))
+        self.keep.append(packer.keep)
+        self.backs.append(records.RecordBack(self.function, rec, buf, packed, items, container, packer.snaps))
+        return address
+
+    def _structured(self, t: Rich, value: Any, where: Where, records: Any) -> int:
+        """A numpy structured array lent in place, zero copy (its dtype must be the record's)."""
+        rec = t.t.record
+        if not rec.plain:
+            where.fail(TypeError, "", f"{rec.name} is an owned record: pass a list, not a numpy array")
+        cls = rec.cls
+        expected = cls.dtype
+        if value.dtype != expected:
+            where.fail(
+                TypeError,
+                "",
+                f"the array's dtype has another layout than {rec.name}: "
+                f"got {records._show_dtype(value.dtype)}; "
+                f"expected {records._show_dtype(expected)} ({rec.name}.dtype)",
+            )
+        if value.ndim != 1 or not value.flags.c_contiguous:
+            where.fail(TypeError, "", "pass a 1-dimensional C-contiguous array")
+        if t.mutable and not value.flags.writeable:
+            where.fail(TypeError, "", f"got a read-only array; {t} needs a writable one")
+        self._lend(value, t.mutable, where, "")
+        n = len(value)
+        header = array(WORD, [value.ctypes.data if n else 0, n])
+        self.keep += [header, value]
+        self.in_place = True
+        address: int = header.buffer_info()[0]
+        return address
+
+    def where(self, name: str, t: Param) -> Where:
         if self.trusted:
             return Where(self.function, repr(name), t)
         return Where(self.function, name, f"{t}, inferred")
@@ -435,6 +549,21 @@ class Marshal:
     def _vec(self, t: VecRef, value: Any, where: Where, path: str, on_path: set[int]) -> _Node:
         elem = t.elem
         cls = type(value)  # never isinstance(): a lying __class__ must not count
+        if not t.mutable and self.trusted and (issubclass(cls, tuple) or cls is range):
+            # A read-only view takes a tuple or a range as the list of its items
+            # (read through the base type: a subclass' methods could lie).
+            value = list(tuple.__getitem__(value, slice(None))) if issubclass(cls, tuple) else list(value)
+            cls = list
+        elif (
+            not t.mutable
+            and self.trusted
+            and isinstance(elem, VecRef)
+            and isinstance(elem.elem, Scalar)
+            and not issubclass(cls, (list, str, bytes, tuple))
+        ):
+            rows = _rows_of(value, where, path)
+            if rows is not None:
+                value, cls = rows, list
         if issubclass(cls, list):
             if t.utf8:
                 where.fail(TypeError, path, f"got {show(value)}, expected a str (or UTF-8 bytes)")
@@ -501,6 +630,12 @@ class Marshal:
             return self._add(value, t, _COPY, copy, len(copy))
         buf = _inspect_buffer(value, where, path)
         if buf is None:
+            if t.mutable and (issubclass(cls, tuple) or cls is range):
+                where.fail(
+                    TypeError,
+                    path,
+                    f"got {show(value)}, expected a list or a buffer for {t} (a tuple is immutable)",
+                )
             where.fail(TypeError, path, f"got {show(value)}, expected a list or a buffer for {t}")
         if isinstance(elem, VecRef):
             where.fail(TypeError, path, f"got {show(value)}: a buffer holds scalars, not {elem}")
@@ -688,6 +823,16 @@ class Marshal:
 
     def write_back(self) -> None:
         """Put what Rust wrote back into the Python objects, by snapshot comparison, all or nothing."""
+        if self.backs:
+            from ._records import apply_records
+
+            assignments = [a for back in self.backs for a in back.prepare()]
+            self._write_back_lists()
+            apply_records(self.function, assignments)
+        else:
+            self._write_back_lists()
+
+    def _write_back_lists(self) -> None:
         if not self.nodes:
             return
         headers_before, pointers_before = self.before
@@ -770,11 +915,33 @@ class Marshal:
     def release(self) -> None:
         """Drop every export and C buffer of this call (buffers can resize again)."""
         self.keep.clear()
+        self.backs.clear()
         for node in self.nodes:
             node.data = None
         self.nodes.clear()
         self.blocks.clear()
         self.headers = self.pointers = self.before = None
+
+
+def _rows_of(value: Any, where: Where, path: str) -> list[memoryview] | None:
+    """The rows of a 2-dimensional C-contiguous buffer, as 1-dimensional views
+    of it (zero copy), for a ``&[&[T]]``; None for an object without a buffer."""
+    try:
+        mv = memoryview(value)
+    except (TypeError, ValueError, BufferError):
+        return None
+    if mv.ndim != 2:
+        mv.release()
+        return None
+    elem = _buffer_scalar(mv.format, mv.itemsize)
+    if elem is None or not mv.c_contiguous:
+        mv.release()
+        where.fail(TypeError, path, "a 2-dimensional buffer must be C-contiguous, of a Rust scalar type")
+    n, width = mv.shape or (0, 0)
+    row = width * mv.itemsize
+    code: Any = elem.code if elem is not BOOL else "?"
+    flat = mv.cast("B")
+    return [flat[i * row : (i + 1) * row].cast(code) for i in range(n)]
 
 
 def _refuse_overlaps(ranges: list[tuple[int, int, _Node]]) -> None:

@@ -194,7 +194,7 @@ def call(state: State, sig: Signature, c: Any, args: tuple[Any, ...], trusted: b
     if isinstance(ret, Ret):
         slot = _abi.CSlot()
         c_args.append(ctypes.addressof(slot))
-    if not marshal.nodes:  # scalars only: nothing to lay out or write back
+    if not marshal.nodes and not marshal.keep:  # scalars only: nothing to lay out or write back
         result = c(*c_args)
         return result if slot is None else _abi.settle(state.name, result, ret, slot, None)  # type: ignore[arg-type]
     try:

@@ -23,7 +23,26 @@ import re
 from typing import TYPE_CHECKING
 
 from ._errors import SignatureError
-from ._types import SCALARS, U8, Owned, Ret, RType, Scalar, Signature, VecRef
+from ._types import (
+    SCALARS,
+    U8,
+    OArr,
+    OOpt,
+    ORec,
+    ORet,
+    OStr,
+    OTup,
+    OType,
+    OVec,
+    Owned,
+    Param,
+    Ret,
+    Rich,
+    RType,
+    Scalar,
+    Signature,
+    VecRef,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,6 +65,8 @@ _TOKEN = re.compile(
 )
 
 _OWNED = {"String", "Vec", "Option", "Result", "Box"}
+#: Names that are never a record's.
+_NOT_RECORDS = {"PyVec", "PyStr", "pyo2", "str", "Box", "Result", "mut", "fn", "dyn", "impl", "Self", "self"}
 
 
 class _Tok:
@@ -130,7 +151,7 @@ class _Parser:
         if self.tok.text == "<":
             raise self.fail("generic functions have no C symbol; expected '('")
         self.expect("(")
-        params: list[tuple[str, RType]] = []
+        params: list[tuple[str, Param]] = []
         seen: set[str] = set()
         while not self.accept(")"):
             self.accept("mut")
@@ -197,35 +218,102 @@ class _Parser:
         self.expect(">", "'>'")
         return Ret(value, optional=True)
 
-    def plain(self) -> Scalar | Owned | None:
+    def plain(self) -> Scalar | Owned | ORet | None:
         tok = self.tok
-        if self.accept("("):
-            self.expect(")")
+        if tok.text == "(" and self.toks[self.i + 1].text == ")":
+            self.i += 2
             return None
         if tok.text in SCALARS:
             self.i += 1
             return SCALARS[tok.text]
-        if self.accept("String"):
-            return Owned(U8, text=True)
-        if self.accept("Vec"):
-            self.expect("<")
-            elem = self.tok
-            if elem.text not in SCALARS:
-                raise self.fail("expected a scalar element type in Vec<T>")
-            self.i += 1
-            self.expect(">", "'>'")
-            return Owned(SCALARS[elem.text])
+        if self._is_record() or tok.text in ("(", "["):
+            return ORet(self.otype(1))
+        if tok.text in ("String", "Vec"):
+            t = self.otype(1)
+            if isinstance(t, OStr):
+                return Owned(U8, text=True)
+            assert isinstance(t, OVec)
+            return Owned(t.elem) if isinstance(t.elem, Scalar) else ORet(t)
         raise self.fail(
-            "expected a return type: a scalar, bool, (), String, Vec<T>, Option<T> or Result<T, E>"
+            "expected a return type: a scalar, bool, (), String, Vec<T>, a tuple, a record, "
+            "Option<T> or Result<T, E>"
         )
 
-    def type(self, depth: int) -> RType:
+    def otype(self, depth: int) -> OType:
+        """An owned type (see ``pyo2::abi``: scalars, String, Vec, Option, arrays, tuples, records)."""
+        if depth > MAX_DEPTH:
+            raise self.fail(f"types nested deeper than {MAX_DEPTH} levels")
+        tok = self.tok
+        if tok.kind == "ident" and tok.text in SCALARS:
+            self.i += 1
+            return SCALARS[tok.text]
+        if self.accept("String"):
+            return OStr()
+        if tok.text in ("Vec", "Option"):
+            self.i += 1
+            self.expect("<")
+            inner = self.otype(depth + 1)
+            self.expect(">", "'>'")
+            return OVec(inner) if tok.text == "Vec" else OOpt(inner)
+        if self.accept("("):
+            items = [self.otype(depth + 1)]
+            while self.accept(","):
+                if self.tok.text == ")":
+                    break
+                items.append(self.otype(depth + 1))
+            self.expect(")", "',' or ')'")
+            if not 2 <= len(items) <= 8:
+                raise self.fail("a tuple crosses with 2 to 8 items")
+            return OTup(tuple(items))
+        if self.accept("["):
+            elem = self.otype(depth + 1)
+            self.expect(";", "';'")
+            number = self.tok
+            if number.kind != "number" or int(number.text) > 1 << 24:
+                raise self.fail("expected the length of [T; N]")
+            self.i += 1
+            self.expect("]", "']'")
+            if not isinstance(elem, (Scalar, ORec)):
+                raise self.fail("an array's element is a scalar or a plain record", number)
+            return OArr(elem, int(number.text))
+        if tok.kind == "ident" and tok.text not in _OWNED and tok.text not in _NOT_RECORDS:
+            return ORec(self.ident("a record name"))
+        raise self.fail(
+            "expected an owned type (a scalar, String, Vec<T>, Option<T>, a tuple, an array or a record)"
+        )
+
+    def _is_record(self) -> bool:
+        tok = self.tok
+        return (
+            tok.kind == "ident"
+            and tok.text not in SCALARS
+            and tok.text not in _OWNED
+            and tok.text not in _NOT_RECORDS
+        )
+
+    def inner(self, depth: int, in_slice: bool = False) -> RType:
+        """A type inside a view (never a :class:`Rich` one)."""
+        t = self.type(depth, in_slice)
+        assert not isinstance(t, Rich)
+        return t
+
+    def type(self, depth: int, in_slice: bool = False) -> Param:
         tok = self.tok
         if tok.text == "&" and depth > MAX_DEPTH:
             raise self.fail(f"PyVec nested deeper than {MAX_DEPTH} levels")
         if tok.kind == "ident" and tok.text in SCALARS:
             self.i += 1
             return SCALARS[tok.text]
+        top = self.exported and depth == 1
+        if top and tok.text == "Option" and self.toks[self.i + 2].text == "&":
+            self.i += 2
+            view = self.inner(1)
+            self.expect(">", "'>'")
+            if isinstance(view, Rich):
+                raise self.fail("Option<&T> takes &str or &[T] (T a scalar or a view)")
+            return Rich("optref", view=view)
+        if top and (tok.text in ("String", "Vec", "Option", "(", "[") or self._is_record()):
+            return Rich("own", self.otype(1))
         if not self.accept("&"):
             if tok.text in ("PyVec", "PyStr", "pyo2"):
                 raise self.fail(f"a {tok.text} crosses by reference: expected '&' or '&mut'")
@@ -237,7 +325,9 @@ class _Parser:
         if self.tok.kind == "lifetime":
             self.i += 1
         mutable = self.accept("mut")
-        sugar = self.exported and depth == 1
+        sugar = self.exported and (depth == 1 or (in_slice and not mutable))
+        if top and self._is_record():
+            return Rich("mut" if mutable else "ref", ORec(self.ident("a record name")))
         if self.tok.text == "str":
             if sugar and not mutable:
                 self.i += 1
@@ -250,7 +340,11 @@ class _Parser:
         if self.tok.text == "[":
             if sugar:
                 self.i += 1
-                elem = self.type(depth + 1)
+                if top and self._is_record():
+                    name = self.ident("a record name")
+                    self.expect("]", "']'")
+                    return Rich("mslice" if mutable else "slice", ORec(name))
+                elem = self.inner(depth + 1, in_slice=depth == 1 and not mutable)
                 self.expect("]", "']'")
                 return VecRef(elem, mutable, slice=True)
             if depth > 1:
@@ -267,7 +361,11 @@ class _Parser:
         if not self.accept("PyVec"):
             raise self.fail("expected PyVec or PyStr after '&'", tok)
         self.expect("<")
-        elem = self.type(depth + 1)
+        if top and self._is_record():
+            name = self.ident("a record name")
+            self.expect(">", "'>'")
+            return Rich("mslice" if mutable else "slice", ORec(name), pyvec=True)
+        elem = self.inner(depth + 1)
         self.expect(">", "'>'")
         return VecRef(elem, mutable)
 

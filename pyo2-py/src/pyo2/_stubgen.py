@@ -26,7 +26,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ._signature import python_parameters
-from ._types import U8, Owned, Ret, RType, Scalar, Signature, VecRef
+from ._types import U8, ORet, Owned, Param, Ret, Rich, Scalar, Signature, VecRef
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -77,11 +77,11 @@ class _Names:
                 needed.append(line)
         return needed
 
-    def param(self, t: RType) -> str:
+    def param(self, t: Param) -> str:
         """The Python type a parameter of Rust type ``t`` accepts (see :meth:`alternatives`)."""
         return " | ".join(self.alternatives(t))
 
-    def alternatives(self, t: RType) -> list[str]:
+    def alternatives(self, t: Param) -> list[str]:
         """The Python types a parameter of Rust type ``t`` accepts, one per union member.
 
         Only types pyo2 converts for ``t`` (tests/python/test_bindgen.py calls
@@ -96,6 +96,8 @@ class _Names:
         """
         if isinstance(t, Scalar):
             return [self[t.kind]]
+        if isinstance(t, Rich):
+            return [self["Any"]]
         if t.utf8:
             return [self["str"], self["bytes"], self["bytearray"], self["memoryview"]]
         elem = t.elem
@@ -119,7 +121,14 @@ class _Names:
         if value is None:
             text = "None"
         elif isinstance(value, Owned):
-            text = self["str"] if value.text else f"{self['list']}[{self.param(value.elem)}]"
+            if value.text:
+                text = self["str"]
+            elif value.elem == U8:
+                text = self["bytes"]
+            else:
+                text = f"{self['list']}[{self.param(value.elem)}]"
+        elif isinstance(value, ORet):
+            text = self["Any"]
         else:
             text = self.param(value)
         return f"{text} | None" if ret.optional and text != "None" else text

@@ -21,6 +21,7 @@ __all__ = [
     "COwnedBuf",
     "CPyVec",
     "Owned",
+    "Param",
     "RType",
     "Ret",
     "Scalar",
@@ -239,6 +240,8 @@ class VecRef(_Frozen):
 
 #: A type a parameter or a ``PyVec`` element can have.
 RType = Union[Scalar, VecRef]
+#: A type a parameter can have (an exported function's may be :class:`Rich`).
+Param = Union[Scalar, VecRef, "Rich"]
 
 PYSTR = VecRef(U8, mutable=False)
 
@@ -267,14 +270,14 @@ class Ret(_Frozen):
     __slots__ = ("error", "optional", "value")
     _fields = ("value", "optional", "error")
     #: ``None`` for ``()``.
-    value: Scalar | Owned | None
+    value: Scalar | Owned | ORet | None
     #: ``Option<value>``.
     optional: bool
     #: The error type's name in ``Result<_, E>``, or ``None`` when not a ``Result``.
     error: str | None
 
     def __init__(
-        self, value: Scalar | Owned | None, optional: bool = False, error: str | None = None
+        self, value: Scalar | Owned | ORet | None, optional: bool = False, error: str | None = None
     ) -> None:
         self._set(value=value, optional=optional, error=error)
 
@@ -302,14 +305,14 @@ class Signature(_Frozen):
     __slots__ = ("doc", "name", "params", "ret")
     _fields = ("name", "params", "ret", "doc")
     name: str
-    params: tuple[tuple[str, RType], ...]
+    params: tuple[tuple[str, Param], ...]
     #: ``None`` for ``()``; a :class:`Ret` for a function exported with ``#[pyo2::export]``.
     ret: Scalar | Ret | None
     #: The doc comment of an exported function (not part of equality).
     doc: str
 
     def __init__(
-        self, name: str, params: tuple[tuple[str, RType], ...], ret: Scalar | Ret | None = None, doc: str = ""
+        self, name: str, params: tuple[tuple[str, Param], ...], ret: Scalar | Ret | None = None, doc: str = ""
     ) -> None:
         self._set(name=name, params=params, ret=ret, doc=doc)
 
@@ -325,3 +328,170 @@ class Signature(_Frozen):
         params = ", ".join(f"{n}: {t}" for n, t in self.params)
         ret = "" if self.ret is None or str(self.ret) == "()" else f" -> {self.ret}"
         return f"fn {self.name}({params}){ret}"
+
+
+# ---------------------------------------------------------------------------
+# Owned values and records (issue 12): the types of ``pyo2::abi``'s table
+# "Owned values and their C mirrors". Each has an ``In`` mirror (what Python
+# lays out for a parameter) and an ``Out`` mirror (what Rust hands over).
+
+
+class OStr(_Frozen):
+    """``String``."""
+
+    __slots__ = ()
+
+    def _key(self) -> tuple[Any, ...]:
+        return ()
+
+    def __str__(self) -> str:
+        return "String"
+
+
+class OVec(_Frozen):
+    """``Vec<elem>``."""
+
+    __slots__ = ("elem",)
+    _fields = ("elem",)
+    elem: OType
+
+    def __init__(self, elem: OType) -> None:
+        self._set(elem=elem)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.elem,)
+
+    def __str__(self) -> str:
+        return f"Vec<{self.elem}>"
+
+
+class OOpt(_Frozen):
+    """``Option<inner>``."""
+
+    __slots__ = ("inner",)
+    _fields = ("inner",)
+    inner: OType
+
+    def __init__(self, inner: OType) -> None:
+        self._set(inner=inner)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.inner,)
+
+    def __str__(self) -> str:
+        return f"Option<{self.inner}>"
+
+
+class OArr(_Frozen):
+    """``[elem; n]`` (``elem`` a scalar or a plain record)."""
+
+    __slots__ = ("elem", "n")
+    _fields = ("elem", "n")
+    elem: OType
+    n: int
+
+    def __init__(self, elem: OType, n: int) -> None:
+        self._set(elem=elem, n=n)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.elem, self.n)
+
+    def __str__(self) -> str:
+        return f"[{self.elem}; {self.n}]"
+
+
+class OTup(_Frozen):
+    """``(A, B, …)``."""
+
+    __slots__ = ("items",)
+    _fields = ("items",)
+    items: tuple[OType, ...]
+
+    def __init__(self, items: tuple[OType, ...]) -> None:
+        self._set(items=items)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.items,)
+
+    def __str__(self) -> str:
+        return "(" + ", ".join(map(str, self.items)) + ")"
+
+
+class ORec(_Frozen):
+    """A record, by name; ``record`` is its layout once the library's
+    ``__pyo2_record__NAME`` was read (a ``pyo2._records.RecordType``)."""
+
+    __slots__ = ("name", "record")
+    _fields = ("name",)
+    name: str
+    record: Any
+
+    def __init__(self, name: str, record: Any = None) -> None:
+        self._set(name=name, record=record)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.name, None if self.record is None else self.record.hash)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+#: A type an owned value can have.
+OType = Union[Scalar, OStr, OVec, OOpt, OArr, OTup, ORec]
+
+
+class Rich(_Frozen):
+    """A parameter of an exported function of the types of issue 12.
+
+    ``mode``: ``"own"`` (``T`` by value: a pointer to its ``In`` mirror),
+    ``"ref"`` / ``"mut"`` (``&P`` / ``&mut P``, a plain record lent in
+    place), ``"slice"`` / ``"mslice"`` (``&[P]`` / ``&mut [P]``, a
+    ``PyVec`` of plain records; ``pyvec`` when spelled ``&PyVec<P>``),
+    ``"oslice"`` (``&[R]``, a ``PyVec`` of owned records' ``In`` mirrors),
+    ``"optref"`` (``Option<&str>`` / ``Option<&[T]>``: ``view`` or null).
+    """
+
+    __slots__ = ("mode", "pyvec", "t", "view")
+    _fields = ("mode", "t", "view")
+    mode: str
+    t: Any
+    view: Any
+    pyvec: bool
+
+    def __init__(self, mode: str, t: Any = None, view: Any = None, pyvec: bool = False) -> None:
+        self._set(mode=mode, t=t, view=view, pyvec=pyvec)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.mode, self.t, self.view)
+
+    @property
+    def mutable(self) -> bool:
+        return self.mode in ("mut", "mslice")
+
+    def __str__(self) -> str:
+        mode, t = self.mode, self.t
+        if mode == "own":
+            return str(t)
+        if mode == "optref":
+            return f"Option<{self.view}>"
+        if mode in ("ref", "mut"):
+            return f"&{'mut ' if mode == 'mut' else ''}{t}"
+        m = "mut " if mode == "mslice" else ""
+        return f"&{m}PyVec<{t}>" if self.pyvec else f"&{m}[{t}]"
+
+
+class ORet(_Frozen):
+    """A return of the types of issue 12 (an ``OwnedBuf`` holding ``Out(T)``s)."""
+
+    __slots__ = ("t",)
+    _fields = ("t",)
+    t: OType
+
+    def __init__(self, t: OType) -> None:
+        self._set(t=t)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.t,)
+
+    def __str__(self) -> str:
+        return str(self.t)

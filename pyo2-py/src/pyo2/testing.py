@@ -38,12 +38,27 @@ except ImportError as e:  # pragma: no cover - tested in a subprocess
         name=e.name,
     ) from None
 
-from ._types import U8, RType, Scalar, Signature, VecRef
+from ._types import (
+    U8,
+    OArr,
+    OOpt,
+    ORec,
+    OStr,
+    OTup,
+    OType,
+    OVec,
+    Param,
+    Rich,
+    RType,
+    Scalar,
+    Signature,
+    VecRef,
+)
 
 __all__ = ["arguments", "values"]
 
 
-def values(t: RType, max_size: int = 20) -> st.SearchStrategy[Any]:
+def values(t: RType | Param | OType, max_size: int = 20, depth: int = 0) -> st.SearchStrategy[Any]:
     """Any Python value pyo2 accepts for the Rust type ``t`` (lists up to ``max_size`` items).
 
     >>> from hypothesis import find
@@ -59,9 +74,9 @@ def values(t: RType, max_size: int = 20) -> st.SearchStrategy[Any]:
             return st.floats(width=32) if t.size == 4 else st.floats()
         assert t.lo is not None and t.hi is not None
         return st.integers(t.lo, t.hi)
-    if not isinstance(t, VecRef):
-        raise TypeError(f"values(): not a Rust type: {t!r}")
     text = st.text(alphabet=st.characters(codec="utf-8"), max_size=max_size)  # no lone surrogates
+    if not isinstance(t, VecRef):
+        return _owned(t, max_size, depth, text)
     if t.utf8:
         return text
     if t.elem == U8 and not t.mutable:
@@ -84,3 +99,36 @@ def arguments(function: Any, max_size: int = 20) -> st.SearchStrategy[tuple[Any,
             "declare it with dll.declare(...) or export it with #[pyo2::export]"
         )
     return st.tuples(*(values(t, max_size) for _, t in sig.params))
+
+
+def _owned(t: Any, max_size: int, depth: int, text: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
+    """Values of a record, an owned type or a parameter of issue 12's types.
+
+    Records are drawn as instances of their ``dll.types`` class; below a few
+    levels of nesting (a record holding itself through ``Vec`` or
+    ``Option``), vectors are empty and options ``None``.
+    """
+    size = max_size if depth < 4 else 0
+    if isinstance(t, Rich):
+        if t.mode == "optref":
+            return st.none() | values(t.view, max_size, depth)
+        if t.mode in ("own", "ref", "mut"):
+            return values(t.t, max_size, depth)
+        return st.lists(values(t.t, max_size, depth + 1), max_size=max_size)
+    if isinstance(t, OStr):
+        return text
+    if isinstance(t, OVec):
+        if t.elem == U8:
+            return st.binary(max_size=size)
+        return st.lists(values(t.elem, max_size, depth + 1), max_size=size)
+    if isinstance(t, OOpt):
+        inner = values(t.inner, max_size, depth + 1)
+        return st.none() if depth >= 4 else st.none() | inner
+    if isinstance(t, OArr):
+        return st.lists(values(t.elem, max_size, depth + 1), min_size=t.n, max_size=t.n)
+    if isinstance(t, OTup):
+        return st.tuples(*(values(item, max_size, depth + 1) for item in t.items))
+    if isinstance(t, ORec) and t.record is not None:
+        rec = t.record
+        return st.builds(rec.cls, *(values(f.t, max_size, depth + 1) for f in rec.fields))
+    raise TypeError(f"values(): not a Rust type: {t!r}")
