@@ -18,6 +18,14 @@ settings.register_profile("ci", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "fast"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "main_only: slow and independent of the interpreter (docs, packaging, cargo builds); "
+        "the test command runs these on the main Python only",
+    )
+
+
 @pytest.fixture(scope="session")
 def fixture_path() -> Path:
     return library("pyo2-fixture", "pyo2_fixture")

@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
+
 import pyo2
 from pyo2 import _inference, _marshal, _runtime
 from support import run_python
@@ -89,6 +91,7 @@ def test_struct_formats_are_bounded(dll: pyo2.RustDLL) -> None:
     assert 0 < len(_marshal._STRUCTS) <= 256
 
 
+@pytest.mark.main_only  # slow; the bounds it relies on are pinned on every Python above
 def test_rss_stays_flat_over_100k_inferred_calls_of_varying_shapes(fixture_path: Path) -> None:
     """100k inferred calls of 50k distinct shapes (each twice) in a fresh
     interpreter: peak RSS grows by less than 25 MB after a warm-up. Without the

@@ -11,6 +11,8 @@ import pytest
 
 from support import ROOT
 
+pytestmark = pytest.mark.main_only  # the same on every Python: run once
+
 
 @pytest.mark.parametrize("crate", ["pyo2", "pyo2-macros"])
 def test_each_crate_package_has_its_licence_and_readme(crate: str) -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from support import ROOT
 
+pytestmark = pytest.mark.main_only  # the same on every Python: run once
+
 DOCS = [
     ROOT / "README.md",
     ROOT / "pyo2-rs" / "README.md",
