@@ -51,14 +51,264 @@ fn with_error(item: TokenStream, e: Error) -> TokenStream {
 }
 
 /// One checked parameter.
-struct Param {
+pub(crate) struct Param {
     /// The name Python sees (keyword arguments, messages).
     name: String,
+    /// A callback parameter, or an ordinary one.
+    kind: Kind,
     /// The type with every lifetime `'static`, for the descriptor.
     static_ty: Type,
     /// The type with every lifetime `'py`, the one lifetime the generated
     /// code is generic over: a type that needs `'static` fails to compile.
     py_ty: Type,
+}
+
+/// What kind of parameter: converted by `pyo2::abi::Param`, or a callback
+/// that the macro wraps in a closure (recognised by its spelling).
+// A handful live for one expansion: their size doesn't matter.
+#[allow(clippy::large_enum_variant)]
+enum Kind {
+    Plain,
+    /// `&mut dyn FnMut(args) -> ret`.
+    Scoped {
+        args: Vec<Type>,
+        ret: Type,
+    },
+    /// `Callback<dyn Fn(args) -> ret + Send + Sync>`; `dyn_ty` is the
+    /// `dyn` type as written.
+    Stored {
+        args: Vec<Type>,
+        ret: Type,
+        dyn_ty: Type,
+    },
+}
+
+/// The `Fn*(args) -> ret` bound of a `dyn` type: its trait name, its
+/// argument types and its return type.
+fn fn_bound(ty: &Type) -> Option<(String, Vec<Type>, Type)> {
+    let Type::TraitObject(t) = ty else {
+        return None;
+    };
+    t.bounds.iter().find_map(|b| {
+        let syn::TypeParamBound::Trait(tb) = b else {
+            return None;
+        };
+        let last = tb.path.segments.last()?;
+        let syn::PathArguments::Parenthesized(p) = &last.arguments else {
+            return None;
+        };
+        let ret: Type = match &p.output {
+            ReturnType::Default => syn::parse_quote!(()),
+            ReturnType::Type(_, ty) => (**ty).clone(),
+        };
+        Some((
+            last.ident.to_string(),
+            p.inputs.iter().cloned().collect(),
+            ret,
+        ))
+    })
+}
+
+/// Recognises the two callback spellings.
+fn callback_kind(ty: &Type) -> Result<Option<Kind>, Error> {
+    match ty {
+        Type::Reference(r) => {
+            let Some((name, args, ret)) = fn_bound(&r.elem) else {
+                return Ok(None);
+            };
+            if name != "FnMut" || r.mutability.is_none() {
+                return Err(Error::new(
+                    ty.span(),
+                    "a callback parameter is `&mut dyn FnMut(A, ...) -> R` (valid for the call)                      or `pyo2::Callback<dyn Fn(A, ...) -> R + Send + Sync>` (kept by Rust)",
+                ));
+            }
+            Ok(Some(Kind::Scoped { args, ret }))
+        }
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return Ok(None);
+            };
+            if last.ident != "Callback" {
+                return Ok(None);
+            }
+            let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+                return Ok(None);
+            };
+            let Some(syn::GenericArgument::Type(dyn_ty)) = a.args.first() else {
+                return Ok(None);
+            };
+            match fn_bound(dyn_ty) {
+                Some((name, args, ret)) if name == "Fn" => Ok(Some(Kind::Stored {
+                    args,
+                    ret,
+                    dyn_ty: dyn_ty.clone(),
+                })),
+                _ => Err(Error::new(
+                    dyn_ty.span(),
+                    "pyo2::Callback takes `dyn Fn(A, ...) -> R + Send + Sync`",
+                )),
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The pieces of a wrapper's parameter handling.
+pub(crate) struct Wrapped {
+    /// The C type of each parameter.
+    pub c_types: Vec<TokenStream>,
+    /// Reads every C argument (no early return, so that every callback
+    /// read is owned, and released, whatever fails).
+    pub read: Vec<TokenStream>,
+    /// Checks each read (`?`, in parameter order) and builds closures.
+    pub check: Vec<TokenStream>,
+    /// The arguments of the Rust call.
+    pub lend: Vec<TokenStream>,
+    /// The descriptor's `(name, describe)` pairs.
+    pub descriptors: Vec<TokenStream>,
+}
+
+/// The generated handling of `params`, whose C arguments are named `args`.
+pub(crate) fn wrap_params(params: &[Param], args: &[syn::Ident]) -> Wrapped {
+    let py = py_lifetime();
+    let mut w = Wrapped {
+        c_types: Vec::new(),
+        read: Vec::new(),
+        check: Vec::new(),
+        lend: Vec::new(),
+        descriptors: Vec::new(),
+    };
+    for (i, (p, arg)) in params.iter().zip(args).enumerate() {
+        let pname = &p.name;
+        match &p.kind {
+            Kind::Plain => {
+                let ty = &p.py_ty;
+                w.c_types
+                    .push(quote_spanned!(ty.span()=> <#ty as ::pyo2::abi::Param<#py>>::C));
+                // Spanned on the parameter's type: a type that needs `'static`
+                // fails to compile here, and the error points at it.
+                let from_c = quote_spanned!(ty.span()=> <#ty as ::pyo2::abi::Param<#py>>::from_c);
+                w.read.push(quote! {
+                    // SAFETY: pyo2's loader passes, for each parameter, the C value
+                    // that the descriptor below asks for: a view of memory it owns
+                    // and lends to this call only (the generic `'py`, which no
+                    // parameter can outlive), distinct for each `&mut`.
+                    let #arg = unsafe { #from_c(#arg) };
+                });
+                w.check.push(quote! {
+                    let mut #arg = #arg.map_err(|e| (#pname, e))?;
+                });
+                w.lend.push(quote!(::pyo2::abi::Lend::lend(&mut #arg)));
+                let sty = &p.static_ty;
+                w.descriptors
+                    .push(quote!((#pname, <#sty as ::pyo2::abi::Param<'static>>::describe)));
+            }
+            Kind::Scoped { args: cargs, ret }
+            | Kind::Stored {
+                args: cargs, ret, ..
+            } => {
+                let stored = matches!(p.kind, Kind::Stored { .. });
+                let statics: Vec<Type> =
+                    cargs.iter().map(|t| with_lifetimes(t, "static")).collect();
+                let ret_static = with_lifetimes(ret, "static");
+                let fn_ty = quote! {
+                    unsafe extern "C" fn(
+                        *mut ::core::ffi::c_void,
+                        #(<#statics as ::pyo2::abi::CallbackArg>::C,)*
+                        *mut <#ret_static as ::pyo2::abi::CallbackReturn>::C,
+                    ) -> i32
+                };
+                let raw = format_ident!("__pyo2_raw{}", i);
+                let names: Vec<_> = (0..cargs.len())
+                    .map(|j| format_ident!("__pyo2_c{}", j))
+                    .collect();
+                let holds: Vec<_> = (0..cargs.len())
+                    .map(|j| format_ident!("__pyo2_h{}", j))
+                    .collect();
+                let closure = quote! {
+                    move |#(#names: #cargs),*| -> #ret {
+                        // The whole callback is captured (it releases `ctx` when dropped).
+                        let __pyo2_cb = &#raw;
+                        #(let #holds = <#cargs as ::pyo2::abi::CallbackArg>::hold(#names);)*
+                        let mut __pyo2_out = <<#ret_static as ::pyo2::abi::CallbackReturn>::C
+                            as ::core::default::Default>::default();
+                        ::pyo2::abi::callback_enter();
+                        // SAFETY:
+                        // - the loader passed `call` with the C type the descriptor
+                        //   spells, callable with `ctx` (for a scoped callback,
+                        //   during this call; for a stored one, until `release`);
+                        // - each argument is valid for the call (a `&str`'s header
+                        //   lives in `#holds` until after it returns);
+                        // - `__pyo2_out` is a valid, initialised out-parameter.
+                        let __pyo2_status = unsafe {
+                            (__pyo2_cb.call)(
+                                __pyo2_cb.ctx,
+                                #(<#statics as ::pyo2::abi::CallbackArg>::as_c(&#holds),)*
+                                &mut __pyo2_out,
+                            )
+                        };
+                        ::pyo2::abi::callback_status(__pyo2_status);
+                        <#ret_static as ::pyo2::abi::CallbackReturn>::from_c(__pyo2_out)
+                    }
+                };
+                let (c_struct, from_c, prefix, suffix) = if stored {
+                    (
+                        quote!(::pyo2::abi::StoredC),
+                        quote!(::pyo2::abi::stored_from_c),
+                        "Callback<dyn Fn(",
+                        ">",
+                    )
+                } else {
+                    (
+                        quote!(::pyo2::abi::ScopedC),
+                        quote!(::pyo2::abi::scoped_from_c),
+                        "&mut dyn FnMut(",
+                        "",
+                    )
+                };
+                w.c_types.push(quote!(*const #c_struct<#fn_ty>));
+                w.read.push(quote! {
+                    // SAFETY: the loader passes a null pointer or a valid callback
+                    // struct whose `call` has the C type the descriptor spells
+                    // (see `pyo2::abi#callbacks`).
+                    let #arg = unsafe { #from_c(#arg) };
+                });
+                if let Kind::Stored { dyn_ty, .. } = &p.kind {
+                    w.check.push(quote! {
+                        let #raw = #arg.map_err(|e| (#pname, e))?;
+                        let #arg = {
+                            let __pyo2_f: ::std::sync::Arc<#dyn_ty> = ::std::sync::Arc::new(#closure);
+                            ::pyo2::Callback::new(__pyo2_f)
+                        };
+                    });
+                    w.lend.push(quote!(#arg));
+                } else {
+                    w.check.push(quote! {
+                        let #raw = #arg.map_err(|e| (#pname, e))?;
+                        let mut #arg = #closure;
+                    });
+                    w.lend.push(quote!(&mut #arg));
+                }
+                let seps = (0..statics.len()).map(|j| if j == 0 { "" } else { ", " });
+                w.descriptors.push(quote! {
+                    (#pname, {
+                        fn __pyo2_describe(out: &mut ::std::string::String) {
+                            out.push_str(#prefix);
+                            #(
+                                out.push_str(#seps);
+                                <#statics as ::pyo2::abi::CallbackArg>::describe(out);
+                            )*
+                            out.push(')');
+                            ::pyo2::abi::describe_callback_return::<#ret_static>(out);
+                            out.push_str(#suffix);
+                        }
+                        __pyo2_describe as fn(&mut ::std::string::String)
+                    })
+                });
+            }
+        }
+    }
+    w
 }
 
 /// The lifetime of Python's loan in the generated code.
@@ -90,30 +340,13 @@ fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
     let args: Vec<_> = (0..params.len())
         .map(|i| format_ident!("__pyo2_arg{}", i))
         .collect();
-    let c_types = params.iter().map(|p| {
-        let ty = &p.py_ty;
-        quote_spanned!(ty.span()=> <#ty as ::pyo2::abi::Param<#py>>::C)
-    });
-    let conversions = params.iter().zip(&args).map(|(p, arg)| {
-        let ty = &p.py_ty;
-        let pname = &p.name;
-        // Spanned on the parameter's type: a type that needs `'static`
-        // fails to compile here, and the error points at it.
-        let from_c = quote_spanned!(ty.span()=> <#ty as ::pyo2::abi::Param<#py>>::from_c);
-        quote! {
-            // SAFETY: pyo2's loader passes, for each parameter, the C value
-            // that the descriptor below asks for: a view of memory it owns
-            // and lends to this call only (the generic `'py`, which no
-            // parameter can outlive), distinct for each `&mut`.
-            let mut #arg = unsafe { #from_c(#arg) }
-                .map_err(|e| (#pname, e))?;
-        }
-    });
-    let descriptors = params.iter().map(|p| {
-        let ty = &p.static_ty;
-        let pname = &p.name;
-        quote!((#pname, <#ty as ::pyo2::abi::Param<'static>>::describe))
-    });
+    let Wrapped {
+        c_types,
+        read,
+        check,
+        lend,
+        descriptors,
+    } = wrap_params(&params, &args);
 
     Ok(quote! {
         #function
@@ -125,8 +358,9 @@ fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
                 __pyo2_slot: *mut ::pyo2::abi::Slot,
             ) -> i32 {
                 let body = move || {
-                    #(#conversions)*
-                    ::core::result::Result::Ok(#ident(#(::pyo2::abi::Lend::lend(&mut #args)),*))
+                    #(#read)*
+                    #(#check)*
+                    ::core::result::Result::Ok(#ident(#(#lend),*))
                 };
                 // SAFETY: the loader passes a valid slot for the result, as
                 // the descriptor's ABI version says.
@@ -191,6 +425,12 @@ fn expand_extern(function: &ItemFn) -> Result<TokenStream, Error> {
     };
     let params = params(function)?;
     for (p, arg) in params.iter().zip(&sig.inputs) {
+        if !matches!(p.kind, Kind::Plain) {
+            return Err(Error::new(
+                arg.span(),
+                "a plain extern \"C\" function can't take a callback; remove `extern \"C\"` and                  #[no_mangle] and let #[pyo2::export] write the wrapper",
+            ));
+        }
         if let FnArg::Typed(t) = arg {
             check_extern_param(&t.ty, &p.name)?;
         }
@@ -384,6 +624,11 @@ fn param(i: usize, arg: &FnArg) -> Result<Param, Error> {
         }
         FnArg::Typed(t) => t,
     };
+    typed_param(i, typed)
+}
+
+/// One typed parameter (of a function or a method).
+pub(crate) fn typed_param(i: usize, typed: &syn::PatType) -> Result<Param, Error> {
     let name = match &*typed.pat {
         Pat::Ident(p) if p.subpat.is_none() => {
             p.ident.to_string().trim_start_matches("r#").to_owned()
@@ -391,6 +636,14 @@ fn param(i: usize, arg: &FnArg) -> Result<Param, Error> {
         _ => format!("arg{i}"),
     };
     check_type(&typed.ty, "parameter")?;
+    if let Some(kind) = callback_kind(&typed.ty)? {
+        return Ok(Param {
+            name,
+            kind,
+            static_ty: with_lifetimes(&typed.ty, "static"),
+            py_ty: (*typed.ty).clone(),
+        });
+    }
     let mut statics = StaticLifetimes(false);
     statics.visit_type_mut(&mut typed.ty.as_ref().clone());
     if statics.0 {
@@ -401,6 +654,7 @@ fn param(i: usize, arg: &FnArg) -> Result<Param, Error> {
     }
     Ok(Param {
         name,
+        kind: Kind::Plain,
         static_ty: with_lifetimes(&typed.ty, "static"),
         py_ty: with_lifetimes(&typed.ty, PY),
     })
@@ -683,6 +937,12 @@ mod tests {
                 "with a string literal",
             ),
             ("", "#[no_mangle] async extern \"C\" fn f() {}", "async"),
+            (
+                "",
+                "#[no_mangle] pub extern \"C\" fn f(g: &mut dyn FnMut(u8)) {}",
+                "can't take a callback",
+            ),
+            ("", "fn f(g: &dyn Fn(u8)) {}", "a callback parameter is"),
             ("", "fn f() -> impl Display {}", "impl Trait"),
             ("name = \"g\"", "fn f() {}", "takes no arguments"),
             ("", "struct S;", "goes on a plain function"),

@@ -7,6 +7,7 @@
 //! which work on `proc_macro2` tokens so that they can be unit-tested.
 #![deny(missing_docs)]
 
+mod class;
 mod expand;
 mod record;
 
@@ -26,4 +27,20 @@ pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Record)]
 pub fn derive_record(item: TokenStream) -> TokenStream {
     record::derive(item.into()).into()
+}
+
+/// Exports a struct as a Python class.
+///
+/// See `pyo2::class` for the documentation.
+#[proc_macro_attribute]
+pub fn class(attr: TokenStream, item: TokenStream) -> TokenStream {
+    class::class(attr.into(), item.into()).into()
+}
+
+/// Exports the methods of a `#[pyo2::class]`.
+///
+/// See `pyo2::methods` for the documentation.
+#[proc_macro_attribute]
+pub fn methods(attr: TokenStream, item: TokenStream) -> TokenStream {
+    class::methods(attr.into(), item.into()).into()
 }

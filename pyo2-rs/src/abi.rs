@@ -229,14 +229,245 @@
 //! a loader that predates them refuses a descriptor that spells one (its
 //! parser doesn't know the type), rather than misreading it.
 //!
+//! # Objects
+//!
+//! Issue 13: Rust state owned from Python ([`#[pyo2::class]`](crate::class)),
+//! Python iterators over Rust iterators ([`Iter`](crate::Iter)) and Python
+//! callables called from Rust (`&mut dyn FnMut` and
+//! [`Callback`](crate::Callback)). Everything here is **version 2**
+//! ([`OBJECTS_VERSION`]); `pyo2 1` descriptors that spell none of it are
+//! unchanged, and a loader that reads only version 1 refuses the rest
+//! cleanly (it checks the version first).
+//!
+//! ## The class descriptor
+//!
+//! `#[pyo2::class] struct NAME` plus one `#[pyo2::methods] impl NAME`
+//! block make the library export
+//!
+//! ```c
+//! const char *__pyo2_class__NAME(void);
+//! ```
+//!
+//! returning a NUL-terminated UTF-8 text that lives as long as the library:
+//!
+//! ```text
+//! pyo2-class 2
+//! class Tokenizer
+//! new new __pyo2_m__Tokenizer__new
+//! method encode __pyo2_m__Tokenizer__encode
+//! getter seen __pyo2_m__Tokenizer__seen
+//! method tokens __pyo2_m__Tokenizer__tokens
+//! static builtin_size __pyo2_m__Tokenizer__builtin_size
+//! close __pyo2_close__Tokenizer
+//!
+//! The struct's doc comment, if any.
+//! ```
+//!
+//! - Line 1: `pyo2-class` and the version (2).
+//! - Line 2: `class NAME`.
+//! - Then one line per method, in source order: `KIND PYNAME SYMBOL`.
+//!   `KIND` is `new` (the constructor, at most one), `method` (`&self` or
+//!   `&mut self`), `getter` (a `&self` method without parameters: a
+//!   read-only property) or `static` (no `self`). `SYMBOL` is the C symbol
+//!   to call (today `__pyo2_m__NAME__PYNAME`, but read it from here).
+//! - `close SYMBOL`: the class's close entry point (today
+//!   `__pyo2_close__NAME`).
+//! - If the struct has a doc comment: an empty line, then the doc.
+//!
+//! Each method's signature is the function descriptor returned by
+//! `__pyo2_sig__SYMBOL` (e.g. `__pyo2_sig____pyo2_m__Tokenizer__encode`),
+//! in the grammar of exported functions, version 2:
+//!
+//! ```text
+//! pyo2 2
+//! fn new(path: &str) -> Result<Self, Error>
+//! ```
+//!
+//! ```text
+//! pyo2 2
+//! fn encode(&mut self, text: &str) -> Vec<u32>
+//! The method's doc comment, if any.
+//! ```
+//!
+//! The parameter list starts with `&self` or `&mut self` for a `method` or
+//! `getter`; a `new` returns `Self`, `Result<Self, E>` (the constructor's
+//! `Err` raises `pyo2.RustError` like an exported function's). Other
+//! types are spelled as for exported functions, plus `Iter<T>` and the
+//! callbacks below.
+//!
+//! ## Handles
+//!
+//! An object is a `uint64_t` **handle**, never a pointer: an index into
+//! the library's registry and a generation, scrambled with a random
+//! per-library key. Rust checks every handle against the registry before
+//! use: a number that was never a handle of this library (forged, or
+//! another library's), a handle of a closed object, or a handle of another
+//! class is refused with `BAD_ARG` and a message, never dereferenced:
+//!
+//! | handle | status | message (after ``parameter `self`: ``) |
+//! | --- | --- | --- |
+//! | forged, another library's | `BAD_ARG` | `0x… is not a handle of this library (forged, or another library's)` |
+//! | closed | `BAD_ARG` | `closed: the object was closed` |
+//! | another class | `BAD_ARG` | ``the handle is a `Counter`, not a `Tokenizer` `` |
+//!
+//! The loader raises `ValueError` for a message starting `closed:` and
+//! `TypeError` otherwise. (A loader keeps each object's library with its
+//! handle, so a foreign handle only reaches Rust if a user forges it; the
+//! check catches it with overwhelming probability, not certainty: a 64-bit
+//! number must hit a live index *and* its generation.)
+//!
+//! ## Calling
+//!
+//! Every method symbol has the ABI of an exported function ([`Slot`],
+//! [`status`]), with the handle first for `&self`/`&mut self` methods:
+//!
+//! ```c
+//! int32_t NEW(P1_C p1, …, Pyo2Slot *slot);               /* OK: slot holds the new uint64_t handle */
+//! int32_t METHOD(uint64_t self, P1_C p1, …, Pyo2Slot *slot); /* as an exported function */
+//! int32_t STATIC(P1_C p1, …, Pyo2Slot *slot);            /* as an exported function */
+//! int32_t CLOSE(uint64_t self, Pyo2Slot *slot);          /* OK, or BAD_ARG if not a live object of the class */
+//! ```
+//!
+//! - **Locking.** Each object has a read-write lock: `&self` methods and
+//!   getters run concurrently, a `&mut self` method alone (calls from
+//!   other threads wait). The loader needs no lock of its own (ctypes
+//!   releases the GIL during the call, so waiting never holds the GIL).
+//! - **Re-entrancy.** A call made from a callback, on the same thread, on
+//!   an object that an enclosing call holds: a `&self` call inside a
+//!   `&self` call runs (it shares the enclosing read lock); a `&mut self`
+//!   call inside any call on the object, or any call inside a `&mut self`
+//!   call, returns [`status::BUSY`] at once with a message (the loader
+//!   raises `RuntimeError`) instead of deadlocking.
+//! - **Close and drop.** `CLOSE` removes the handle from the registry
+//!   (every later use of it is `BAD_ARG` `closed: …`, a second `CLOSE`
+//!   too) and drops the Rust value exactly once: at once if no call is
+//!   running on it, else when the last running call returns (on that
+//!   call's thread; a panic in `Drop` is then that call's `PANIC`). So
+//!   `Drop` never runs while a method runs. The loader calls `CLOSE`
+//!   exactly once per object: from `close()` / `__exit__` (a second
+//!   `close()` does nothing on Python's side), from the finaliser when the
+//!   object is collected, and at interpreter exit (`atexit`) for objects
+//!   still alive, so every value is dropped once. A panic in `Drop`
+//!   during `CLOSE` is `PANIC`.
+//! - A panic in a method is `PANIC` as for functions; the object stays
+//!   usable (its lock is not poisoned for later calls).
+//! - Objects must be `Send + Sync` (`#[pyo2::class]` fails to compile
+//!   otherwise): any Python thread may call any method.
+//!
+//! # Iterators
+//!
+//! A function or method returning [`Iter<T>`](crate::Iter) (spelled
+//! `Iter<T>`; `T` anything an exported function returns but `Option` and
+//! `Result`) writes a [`IterOut`] to the slot on `OK`:
+//!
+//! ```c
+//! typedef struct {
+//!     uint64_t handle;
+//!     int32_t (*next)(uint64_t handle, Pyo2Slot *slot);
+//!     int32_t (*close)(uint64_t handle, Pyo2Slot *slot);
+//! } Pyo2Iter;   /* 24 bytes on 64-bit targets */
+//! ```
+//!
+//! `next` is called like a method returning `Option<T>`: `OK` with the
+//! next item in the slot (converted as a `T` return is), or `NONE` at the
+//! end (the loader raises `StopIteration`); Rust drops its iterator as soon
+//! as it is exhausted, and every later `next` is `NONE` again. `close`
+//! frees the iterator (exhausted or not) and the handle; the loader calls
+//! it once, when the Python iterator is collected (or at exit). The
+//! handle is checked like an object's (`BAD_ARG`: forged, closed, or
+//! another item type's iterator); `next` re-entered from a callback inside
+//! the same iterator's `next` is `BUSY`. The function pointers are the
+//! library's: keep them with the handle.
+//!
+//! # Callbacks
+//!
+//! Two parameter types take a Python callable. Callback parameters are
+//! scalars, `bool` and `&str` ([`CallbackArg`]); returns are scalars,
+//! `bool` and `()` ([`CallbackReturn`]).
+//!
+//! | Rust parameter | descriptor spelling | C argument | valid |
+//! | --- | --- | --- | --- |
+//! | `&mut dyn FnMut(usize, &str) -> bool` | `&mut dyn FnMut(usize, &str) -> bool` | `const Pyo2FnMut *` ([`ScopedC`]) | during the call only |
+//! | `pyo2::Callback<dyn Fn(&str) + Send + Sync>` | `Callback<dyn Fn(&str)>` | `const Pyo2Callback *` ([`StoredC`]) | until Rust calls `release` |
+//!
+//! (` -> R` is left out for `()`; `Send + Sync` is not spelled.) The
+//! macro recognises these two spellings, so a callback type can't hide
+//! behind a type alias.
+//!
+//! ```c
+//! typedef struct {
+//!     int32_t (*call)(void *ctx, A1_C a1, …, R_C *out);
+//!     void *ctx;
+//! } Pyo2FnMut;
+//!
+//! typedef struct {
+//!     int32_t (*call)(void *ctx, A1_C a1, …, R_C *out);
+//!     void *ctx;
+//!     void (*release)(void *ctx);
+//! } Pyo2Callback;
+//! ```
+//!
+//! | callback type | `Ai_C` | `R_C` (`*out`, zeroed by Rust before the call) |
+//! | --- | --- | --- |
+//! | scalars | the scalar | the scalar |
+//! | `bool` | `bool` (one byte, 0 or 1) | `uint8_t`: 0 is `false`, anything else `true` |
+//! | `&str` | `const Pyo2StrView *`, a `{const uint8_t *ptr; size_t len;}` header of UTF-8 ([`StrView`]), valid during the callback only, read-only | — |
+//! | `()` | — | `uint8_t`, ignored (Python may leave it) |
+//!
+//! **The trampoline.** The loader makes one ctypes `CFUNCTYPE` per
+//! signature, `call(ctx, args…, out)`, that finds the Python callable by
+//! `ctx` (e.g. a key into a dict), converts the arguments (`&str`: decode
+//! `len` bytes at `ptr`), calls it, writes the converted result to `*out`
+//! and returns `0`. If the callable raises (or the result doesn't convert),
+//! it stores the exception in a **per-thread stash** and returns any
+//! non-zero value. ctypes trampolines take the GIL, so Rust may call them
+//! from any thread; they must stay alive as long as any callback may be
+//! called (keep them in a module-level cache).
+//!
+//! **A raised exception.** When `call` returns non-zero, Rust unwinds its
+//! own frames (running destructors) to the exported call running on that
+//! thread, which returns [`status::CALLBACK_RAISED`] (slot: a message
+//! `OwnedBuf` to free); the loader raises the exception object from its
+//! stash (clearing it), so Python sees the very object the callable
+//! raised. Until that call returns, every further callback call on that
+//! thread unwinds at once without calling Python (even if Rust code
+//! caught the unwind), and the call returns `CALLBACK_RAISED` whatever
+//! the function did afterwards. The next call starts afresh. A callable
+//! may itself call into the library (re-entrancy above); a nested call's
+//! `CALLBACK_RAISED` is raised in the callable's frame by the loader as
+//! usual. If the exception is raised on a thread that is inside no call
+//! of this library (a Rust thread calling a stored `Callback`), Rust has
+//! no call to return it from: the loader's trampoline, which knows it
+//! isn't inside one of its calls on that thread, reports it with
+//! `sys.unraisablehook` instead of stashing it, and Rust unwinds that
+//! thread with a [`CallbackRaised`] payload (Rust code there may catch it).
+//!
+//! **Scoped** (`&mut dyn FnMut`): `ctx` must stay valid until the outer
+//! call returns; Rust never calls `call` after that.
+//!
+//! **Stored** ([`Callback`](crate::Callback)): by passing a
+//! `Pyo2Callback`, Python gives Rust one reference to `ctx`. Rust calls
+//! `release(ctx)` **exactly once**, when it drops the last clone of the
+//! callback: possibly during the call (the function didn't keep it, or
+//! the call failed, `BAD_ARG` for another parameter included), possibly
+//! much later, from any thread, with or without the GIL. So `release` is a
+//! ctypes `CFUNCTYPE` too (it takes the GIL) that drops the loader's
+//! reference to the callable; `call` may run on any thread, concurrently
+//! with Python code and `gc.collect()`. A `Pyo2Callback` with a null
+//! `call` is `BAD_ARG` (`null pointer`), its `release` still called once;
+//! a null `release` means "nothing to release". Rust never drops the
+//! contents of statics at exit, so a callback stored in a static is never
+//! released after interpreter shutdown.
+//!
 //! # Sealed and unsafe traits
 //!
 //! The loader trusts each trait here to say what crosses the boundary, so
 //! none of them can be implemented wrongly in safe code: [`Scalar`],
 //! [`Return`] (and with it [`Plain`] and [`NotResult`]), [`Lend`],
 //! [`ExternParam`] and [`ExternReturn`] are sealed (implemented by pyo2
-//! only); [`Element`], [`Param`], [`SliceItem`], [`Owned`], [`PlainField`],
-//! [`Record`] and [`PlainRecord`] are `unsafe` to implement
+//! only), and so are [`New`], [`CallbackArg`] and [`CallbackReturn`];
+//! [`Element`], [`Param`], [`SliceItem`], [`Owned`], [`PlainField`],
+//! [`Record`], [`PlainRecord`] and [`Class`] are `unsafe` to implement
 //! (`#[derive(pyo2::Record)]` implements the last ones, checking what it
 //! promises).
 //!
@@ -278,6 +509,17 @@ pub mod status {
     /// An argument was invalid (null pointer, invalid UTF-8 for `&str`); the
     /// slot holds a message naming it, as an [`OwnedBuf`](super::OwnedBuf).
     pub const BAD_ARG: i32 = 4;
+    /// A callback (a Python callable passed to Rust) raised an exception
+    /// during the call; Rust unwound its own frames (running destructors).
+    /// The slot holds a message as an [`OwnedBuf`](super::OwnedBuf); the
+    /// loader raises the exception it stashed instead.
+    pub const CALLBACK_RAISED: i32 = 5;
+    /// A method was called re-entrantly (from a callback, on the same
+    /// thread) on an object that an enclosing call holds in a way that
+    /// excludes it (`&mut self` inside any call on the object, or any
+    /// call inside a `&mut self` call). The slot holds a message as an
+    /// [`OwnedBuf`](super::OwnedBuf); the loader raises `RuntimeError`.
+    pub const BUSY: i32 = 6;
 }
 
 /// The caller's room for one call's result: 32 bytes aligned to 8, enough
@@ -476,7 +718,7 @@ unsafe extern "C" fn drop_vec<T>(buf: *mut OwnedBuf) {
 
 /// The private supertraits that seal the public traits of this module: only
 /// pyo2 can name them, so only pyo2 can implement the traits they seal.
-mod sealed {
+pub(crate) mod sealed {
     /// Seals [`Scalar`](super::Scalar).
     pub trait Sealed {}
     /// Seals [`Return`](super::Return).
@@ -502,7 +744,31 @@ mod sealed {
                 `extern \"C\"` and #[no_mangle] and let #[pyo2::export] write the wrapper"
     )]
     pub trait SealedExternReturn {}
+    /// Seals [`New`](super::New).
+    #[diagnostic::on_unimplemented(
+        message = "a #[new] constructor returns `Self` or `Result<Self, E>` (E: Display), not `{Self}`"
+    )]
+    pub trait SealedNew {}
+    /// Seals [`CallbackArg`](super::CallbackArg).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` can't be a parameter of a callback",
+        note = "callback parameters are scalars, bool and &str"
+    )]
+    pub trait SealedCallbackArg {}
+    /// Seals [`CallbackReturn`](super::CallbackReturn).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` can't be returned by a callback",
+        note = "callbacks return scalars, bool or ()"
+    )]
+    pub trait SealedCallbackReturn {}
 }
+
+pub use crate::objects::{
+    callback_enter, callback_status, close, describe_callback_return, describe_class_text,
+    live_objects, new_object, object, scoped_from_c, stored_from_c, CallbackArg, CallbackRaised,
+    CallbackReturn, Class, ClassEntry, Created, IterOut, New, Object, Scoped, ScopedC, Stored,
+    StoredC, StrView, OBJECTS_VERSION,
+};
 
 /// A plain value that crosses the ABI as itself: `i8 … u64`, `isize`,
 /// `usize`, `f32`, `f64` and `bool`.
@@ -591,6 +857,15 @@ pub enum ArgError {
     /// A `&str` parameter's bytes are not UTF-8.
     #[error(transparent)]
     Utf8(#[from] crate::Error),
+    /// A handle (`self` of a method, an iterator) is not a live object of
+    /// the right class of this library: forged, another library's, closed,
+    /// or of another class. The message says which.
+    #[error("{0}")]
+    Handle(String),
+    /// The object is held by an enclosing call on this thread (see
+    /// [`status::BUSY`]).
+    #[error("{0}")]
+    Busy(String),
     /// The error is inside the argument: at an item (`item [2]`) or a
     /// record's field (`field `name``).
     #[error("{at}: {error}")]
@@ -1670,7 +1945,19 @@ pub unsafe fn run<R: Return>(
 ) -> i32 {
     fits::<R::C>();
     let _inside = crate::panic::enter();
+    let _raised = crate::objects::RaisedScope::enter();
     let caught = catch_unwind(AssertUnwindSafe(|| body().map(Return::into_outcome)));
+    let caught = match caught {
+        // A callback raised: whatever the function did after that (caught
+        // the unwind, returned a value), the Python exception wins.
+        Ok(value) if _raised.raised() => {
+            if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+                drop_payload(second);
+            }
+            Err(Box::new(crate::objects::CallbackRaised) as Box<dyn Any + Send>)
+        }
+        other => other,
+    };
     let (code, message) = match caught {
         Ok(Ok(Outcome::Value(v))) => {
             // SAFETY: the caller guarantees `slot` is valid for writes of a
@@ -1680,7 +1967,15 @@ pub unsafe fn run<R: Return>(
         }
         Ok(Ok(Outcome::None)) => return status::NONE,
         Ok(Ok(Outcome::Err(message))) => (status::ERR, message),
+        Ok(Err((_, ArgError::Busy(message)))) => (status::BUSY, message),
         Ok(Err((param, e))) => (status::BAD_ARG, format!("parameter `{param}`: {e}")),
+        Err(payload) if payload.is::<crate::objects::CallbackRaised>() => {
+            drop_payload(payload);
+            (
+                status::CALLBACK_RAISED,
+                "a callback raised an exception".to_owned(),
+            )
+        }
         Err(payload) => {
             let message = crate::panic::locate(panic_message(&*payload));
             drop_payload(payload);
@@ -1722,7 +2017,21 @@ pub fn describe(
     ret: fn(&mut String),
     doc: &str,
 ) -> *const c_char {
-    descriptor(cell, "fn", name, params, ret, doc)
+    descriptor(cell, "fn", name, None, params, ret, doc)
+}
+
+/// Builds (once) and returns the descriptor of a method of a class
+/// (version [`OBJECTS_VERSION`]): `receiver` is `&self`, `&mut self`, or
+/// `""` for a constructor or a static method.
+pub fn describe_method(
+    cell: &'static OnceLock<CString>,
+    name: &str,
+    receiver: &str,
+    params: &[ParamDescriptor],
+    ret: fn(&mut String),
+    doc: &str,
+) -> *const c_char {
+    descriptor(cell, "fn", name, Some(receiver), params, ret, doc)
 }
 
 /// Builds (once) and returns the descriptor of a plain `extern "C"`
@@ -1739,21 +2048,35 @@ pub fn describe_extern(
     ret: fn(&mut String),
     doc: &str,
 ) -> *const c_char {
-    descriptor(cell, "#[no_mangle] extern \"C\" fn", name, params, ret, doc)
+    descriptor(
+        cell,
+        "#[no_mangle] extern \"C\" fn",
+        name,
+        None,
+        params,
+        ret,
+        doc,
+    )
 }
 
 fn descriptor(
     cell: &'static OnceLock<CString>,
     kind: &str,
     name: &str,
+    receiver: Option<&str>,
     params: &[ParamDescriptor],
     ret: fn(&mut String),
     doc: &str,
 ) -> *const c_char {
     cell.get_or_init(|| {
-        let mut text = format!("pyo2 {ABI_VERSION}\n{kind} {name}(");
+        let mut text = format!("{kind} {name}(");
+        let method = receiver.is_some();
+        let receiver = receiver.filter(|r| !r.is_empty());
+        if let Some(receiver) = receiver {
+            text.push_str(receiver);
+        }
         for (i, (pname, describe)) in params.iter().enumerate() {
-            if i > 0 {
+            if i > 0 || receiver.is_some() {
                 text.push_str(", ");
             }
             let _ = write!(text, "{pname}: ");
@@ -1765,6 +2088,17 @@ fn descriptor(
         if ret_text != "()" {
             let _ = write!(text, " -> {ret_text}");
         }
+        // Methods, and signatures that spell an iterator or a callback,
+        // are version 2: a loader that reads version 1 refuses them.
+        let spells_new = ["Iter<", "&mut dyn FnMut(", "Callback<dyn Fn("]
+            .iter()
+            .any(|new| text.contains(new));
+        let version = if kind == "fn" && (method || spells_new) {
+            crate::objects::OBJECTS_VERSION
+        } else {
+            ABI_VERSION
+        };
+        let mut text = format!("pyo2 {version}\n{text}");
         if !doc.is_empty() {
             text.push('\n');
             text.push_str(doc);
@@ -2034,6 +2368,31 @@ mod tests {
         // SAFETY: as above, for UNIT.
         let text = unsafe { core::ffi::CStr::from_ptr(p) }.to_str().unwrap();
         assert_eq!(text, "pyo2 1\n#[no_mangle] extern \"C\" fn h()");
+    }
+
+    #[test]
+    fn only_new_kinds_make_version_2() {
+        static PLAIN: OnceLock<CString> = OnceLock::new();
+        static METHOD: OnceLock<CString> = OnceLock::new();
+        let ret = <Result<u8, Box<dyn std::error::Error>> as Return>::describe;
+        let p = describe(&PLAIN, "f", &[], ret, "");
+        // SAFETY: `p` points into PLAIN's CString, alive for 'static.
+        let text = unsafe { core::ffi::CStr::from_ptr(p) }.to_str().unwrap();
+        assert_eq!(text, "pyo2 1\nfn f() -> Result<u8, Box<dyn Error>>");
+        let p = describe_method(
+            &METHOD,
+            "g",
+            "&mut self",
+            &[("x", <u8 as Param<'_>>::describe)],
+            ret,
+            "",
+        );
+        // SAFETY: as above, for METHOD.
+        let text = unsafe { core::ffi::CStr::from_ptr(p) }.to_str().unwrap();
+        assert_eq!(
+            text,
+            "pyo2 2\nfn g(&mut self, x: u8) -> Result<u8, Box<dyn Error>>"
+        );
     }
 
     #[test]

@@ -56,10 +56,12 @@
 
 pub mod abi;
 mod error;
+mod objects;
 mod panic;
 mod vec;
 
 pub use error::Error;
+pub use objects::{Callback, Iter};
 pub use vec::{PyStr, PyVec};
 
 /// Exports a plain Rust function to Python, with its signature.
@@ -308,6 +310,69 @@ pub use pyo2_macros::export;
 #[doc(inline)]
 pub use pyo2_macros::Record;
 
+/// Exports a struct as a Python class whose instances own a Rust value.
+///
+/// ```
+/// use std::collections::HashMap;
+///
+/// /// Splits text into known words.
+/// #[pyo2::class]
+/// pub struct Tokenizer { vocab: HashMap<String, u32>, seen: u64 }
+///
+/// #[pyo2::methods]
+/// impl Tokenizer {
+///     #[new]
+///     fn new(words: &str) -> Result<Self, String> {
+///         if words.is_empty() { return Err("no words".into()) }
+///         let vocab = words.split(' ').zip(0..).map(|(w, i)| (w.to_owned(), i)).collect();
+///         Ok(Tokenizer { vocab, seen: 0 })
+///     }
+///     /// The ids of the known words of `text`.
+///     fn encode(&mut self, text: &str) -> Vec<u32> {
+///         self.seen += 1;
+///         text.split(' ').filter_map(|w| self.vocab.get(w).copied()).collect()
+///     }
+///     #[getter]
+///     fn seen(&self) -> u64 { self.seen }
+///     fn tokens(&self) -> pyo2::Iter<String> {
+///         pyo2::Iter::new(self.vocab.keys().cloned().collect::<Vec<_>>())
+///     }
+/// }
+/// # let mut t = Tokenizer::new("a b").unwrap();
+/// # assert_eq!(t.encode("b a c"), [1, 0]);
+/// ```
+///
+/// ```python
+/// t = dll.Tokenizer("a b")
+/// t.encode("b a c")        # [1, 0]
+/// t.seen                   # 1
+/// list(t.tokens())         # ['a', 'b'] in some order
+/// t.close()                # or `with dll.Tokenizer(...) as t:`, or let it be collected
+/// ```
+///
+/// The struct must be `Send + Sync + 'static` and not generic. Its methods
+/// are exported by one `#[pyo2::methods]` impl block: `#[new]` (returns
+/// `Self` or `Result<Self, E>`), `&self` and `&mut self` methods,
+/// `#[getter]`s (`&self`, no parameters) and static methods (no `self`).
+/// Methods take and return what exported functions do, callbacks and
+/// [`Iter`] included. Each object has a lock: `&self` methods run
+/// concurrently, a `&mut self` method alone; a `&mut self` call re-entered
+/// from a callback on the same thread raises `RuntimeError` instead of
+/// deadlocking. The value is dropped exactly once, when Python closes or
+/// collects the object and the last call on it has returned. Python holds
+/// a checked handle, never a pointer. The C ABI is in
+/// [`abi`](abi#objects).
+#[doc(inline)]
+pub use pyo2_macros::class;
+
+/// Exports the methods of a [`#[pyo2::class]`](class) (one block per class).
+///
+/// Every `fn` of the block is exported; `#[new]` marks the constructor and
+/// `#[getter]` a property. See [`class`] for an example and
+/// [`abi`](abi#objects) for the C ABI.
+#[doc(inline)]
+pub use pyo2_macros::methods;
+
 /// Compile-fail tests that belong to no public item: the traits the loader
 /// trusts can't be implemented outside pyo2.
 ///
@@ -350,6 +415,58 @@ pub use pyo2_macros::Record;
 /// impl pyo2::abi::Scalar for Lies {
 ///     fn describe(out: &mut String) { out.push_str("u64") }
 /// }
+/// ```
+///
+/// ```compile_fail,E0277
+/// struct Lies(u8);
+/// impl pyo2::abi::CallbackArg for Lies {
+///     type C = u8;
+///     type Held = u8;
+///     fn describe(out: &mut String) { out.push_str("&str") }
+///     fn hold(self) -> u8 { self.0 }
+///     fn as_c(h: &u8) -> u8 { *h }
+/// }
+/// ```
+///
+/// ```compile_fail,E0277
+/// struct Lies(u8);
+/// impl pyo2::abi::CallbackReturn for Lies {
+///     type C = u8;
+///     fn describe(out: &mut String) { out.push_str("u64") }
+///     fn from_c(c: u8) -> Lies { Lies(c) }
+/// }
+/// ```
+///
+/// ```compile_fail,E0277
+/// #[pyo2::class]
+/// pub struct Lies(u8);
+/// impl pyo2::abi::New<Lies> for u8 {
+///     fn describe(out: &mut String) { out.push_str("Self") }
+///     fn into_new(self) -> Result<Lies, String> { Ok(Lies(self)) }
+/// }
+/// ```
+///
+/// ```compile_fail,E0200
+/// struct Lies;
+/// impl pyo2::abi::Class for Lies {
+///     const NAME: &'static str = "Other";
+///     const DOC: &'static str = "";
+/// }
+/// ```
+///
+/// A class must be `Send + Sync`: any Python thread may call it.
+///
+/// ```compile_fail,E0277
+/// #[pyo2::class]
+/// pub struct NotSync { cell: std::cell::Cell<u8> }
+/// ```
+///
+/// A callback can't be kept beyond the call unless it is a `Callback`:
+///
+/// ```compile_fail
+/// static KEPT: std::sync::Mutex<Option<&'static mut dyn FnMut(u8)>> = std::sync::Mutex::new(None);
+/// #[pyo2::export]
+/// fn keep(f: &mut dyn FnMut(u8)) { *KEPT.lock().unwrap() = Some(f); }
 /// ```
 ///
 /// The same items compile when implemented for pyo2's own types through

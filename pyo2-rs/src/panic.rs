@@ -175,6 +175,11 @@ impl Drop for Inside {
     }
 }
 
+/// Whether the current thread is inside `abi::run` (an exported call).
+pub(crate) fn inside() -> bool {
+    DEPTH.try_with(|d| d.get() > 0).unwrap_or(false)
+}
+
 /// `message`, followed by the location of the panic just caught if the
 /// hook recorded one: `message` `\0pyo2-location\0` `file` `\0` `line`
 /// `\0` `column`.
