@@ -505,7 +505,9 @@ def test_a_doc_comment_is_escaped_in_the_stub(doc: str) -> None:
     tree = ast.parse(text)
     function = tree.body[-1]
     assert isinstance(function, ast.FunctionDef)
-    assert doc_lines(ast.get_docstring(function, clean=False)) == lines(f"fn f(a: u8) -> u8\n\n{doc}")
+    # A lone surrogate is shown as its escape (CPython 3.13.0 can't compile one in a docstring).
+    shown = "".join(ascii(c)[1:-1] if "\ud800" <= c <= "\udfff" else c for c in doc)
+    assert doc_lines(ast.get_docstring(function, clean=False)) == lines(f"fn f(a: u8) -> u8\n\n{shown}")
 
 
 def doc_lines(text: str | None) -> list[str]:

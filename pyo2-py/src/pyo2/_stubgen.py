@@ -23,10 +23,26 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ._signature import python_parameters
-from ._types import U8, ORet, Owned, Param, Ret, Rich, Scalar, Signature, VecRef
+from ._signature import python_name, python_parameters
+from ._types import (
+    U8,
+    OArr,
+    OOpt,
+    ORec,
+    ORet,
+    OStr,
+    OTup,
+    OVec,
+    Owned,
+    Param,
+    Ret,
+    Rich,
+    Scalar,
+    Signature,
+    VecRef,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,7 +51,7 @@ __all__ = ["stub"]
 
 #: The names the annotations use, spelled as they are when no function of
 #: the library has one of them as its name.
-_PLAIN = ("int", "float", "bool", "str", "bytes", "bytearray", "memoryview", "list")
+_PLAIN = ("int", "float", "bool", "str", "bytes", "bytearray", "memoryview", "list", "tuple")
 
 
 class _Names:
@@ -47,6 +63,10 @@ class _Names:
         self.spelled["Any"] = "Any"
         #: The names spelled so far (:meth:`needed_imports`).
         self.used: set[str] = set()
+        #: The records the annotations name (name → ``pyo2._records.RecordType``).
+        self.records: dict[str, Any] = {}
+        #: Names a record class can't have here (a function's, a type's the annotations use).
+        self.taken = set(functions) | set(self.spelled)
         #: The imports at the top of the stub.
         self.imports = ["from array import array", "from typing import Any"]
         if functions.isdisjoint(self.spelled):
@@ -97,7 +117,7 @@ class _Names:
         if isinstance(t, Scalar):
             return [self[t.kind]]
         if isinstance(t, Rich):
-            return [self["Any"]]
+            return self.rich(t)
         if t.utf8:
             return [self["str"], self["bytes"], self["bytearray"], self["memoryview"]]
         elem = t.elem
@@ -111,6 +131,46 @@ class _Names:
             return [items, array]
         writable = [self["bytearray"], self["memoryview"], items, array]
         return writable if t.mutable else [self["str"], self["bytes"], *writable]
+
+    def rich(self, t: Rich) -> list[str]:
+        """The Python types a parameter of issue 12's types accepts."""
+        if t.mode == "optref":
+            return [*self.alternatives(t.view), "None"]
+        if t.mode in ("own", "ref", "mut"):
+            return [self.owned(t.t, param=True)]
+        item = self.owned(t.t, param=True)
+        return [f"{self['list']}[{item}]", self["Any"]]  # Any: a numpy structured array
+
+    def record(self, t: ORec) -> str | None:
+        """The class name of a record, or None when a stub can't define it under that name."""
+        rec = t.record
+        if rec is None or not python_name(rec.name) or rec.name in self.taken or rec.name.startswith("_"):
+            return None
+        known = self.records.setdefault(rec.name, rec)
+        return rec.name if known is rec else None
+
+    def owned(self, t: object, param: bool) -> str:
+        """An owned type's Python type: what a parameter accepts (``param``) or a return is."""
+        if isinstance(t, Scalar):
+            return self[t.kind]
+        if isinstance(t, OStr):
+            return self["str"]
+        if isinstance(t, OVec):
+            if t.elem == U8:
+                return f"{self['bytes']} | {self['list']}[{self['int']}]" if param else self["bytes"]
+            return f"{self['list']}[{self.owned(t.elem, param)}]"
+        if isinstance(t, OOpt):
+            return f"{self.owned(t.inner, param)} | None"
+        if isinstance(t, OArr):
+            return f"{self['list']}[{self.owned(t.elem, param)}]"
+        if isinstance(t, OTup):
+            return f"{self['tuple']}[{', '.join(self.owned(i, param) for i in t.items)}]"
+        assert isinstance(t, ORec)
+        name = self.record(t)
+        if name is None:
+            return self["Any"]
+        # Any object with the fields is accepted (a dataclass, a dict, a tuple...).
+        return f"{name} | {self['Any']}" if param else name
 
     def ret(self, ret: Scalar | Ret | None) -> str:
         if ret is None:
@@ -128,7 +188,7 @@ class _Names:
             else:
                 text = f"{self['list']}[{self.param(value.elem)}]"
         elif isinstance(value, ORet):
-            text = self["Any"]
+            text = self.owned(value.t, param=False)
         else:
             text = self.param(value)
         return f"{text} | None" if ret.optional and text != "None" else text
@@ -141,8 +201,14 @@ def _unused(base: str, taken: set[str]) -> str:
 
 
 def _escape(c: str) -> str:
-    r"""``c`` as an escape sequence (``\x00``, ``\u2028``, ``\ud800``)."""
-    return ascii(c)[1:-1] if c != "\\" else "\\\\"
+    r"""``c`` as an escape sequence (``\x00``, ``\u2028``); a lone surrogate
+    as the text ``\ud800`` (CPython 3.13.0 can't compile a docstring that
+    holds one, even escaped)."""
+    if c == "\\":
+        return "\\\\"
+    if "\ud800" <= c <= "\udfff":
+        return "\\" + ascii(c)[1:-1]
+    return ascii(c)[1:-1]
 
 
 def _printable(text: str) -> str:
@@ -192,7 +258,7 @@ def _function(name: str, sig: Signature | None, names: _Names, width: int = 0) -
         wrapped: list[str] = []
         for param in params:
             if len(param) + 5 > width and " | " in param:  # and a long union one member a line
-                first, *rest = param.split(" | ")
+                first, *rest = members(param)
                 wrapped += [
                     f"    {first}",
                     *(f"    | {member}" for member in rest[:-1]),
@@ -263,6 +329,65 @@ def _definitions(
     return lines
 
 
+def record_classes(names: _Names, width: int = 0) -> list[str]:
+    """The class of each record the annotations named: its fields and
+    constructor, as ruff format writes them (``width``: where to wrap)."""
+    lines: list[str] = []
+    done: set[str] = set()
+    while len(done) < len(names.records):
+        for name, rec in sorted(names.records.items()):
+            if name in done:
+                continue
+            done.add(name)
+            fields = [
+                (f.name, names.owned(f.t, param=False), names.owned(f.t, param=True)) for f in rec.fields
+            ]
+            shown = [f for f in fields if python_name(f[0])]
+            doc = [
+                f"struct {rec.name}: {rec.layout_text()}",
+                *(["", *rec.doc.split("\n")] if rec.doc else []),
+            ]
+            if len(shown) > 5 or len(shown) < len(fields):  # too many to list (or unspellable): any
+                params = [f"*args: {names['Any']}", f"**kwargs: {names['Any']}"]
+            else:
+                params = [f"{n}: {p}" for n, _, p in shown]
+            head = f"    def __init__(self{''.join(', ' + p for p in params)}) -> None: ..."
+            if width and len(head) > width:
+                init = [
+                    "    def __init__(",
+                    "        self,",
+                    *(f"        {p}," for p in params),
+                    "    ) -> None: ...",
+                ]
+            else:
+                init = [head]
+            match = ", ".join(_literal(n) for n, _, _ in shown) + ("," if len(shown) == 1 else "")
+            matches = [f"    __match_args__ = ({match})"]
+            if width and len(matches[0]) > width:
+                matches = [
+                    "    __match_args__ = (",
+                    *(f"        {_literal(n)}," for n, _, _ in shown),
+                    "    )",
+                ]
+            lines += [
+                "",
+                f"class {name}:",
+                _docstring(doc),
+                "",
+                *matches,
+                *(f"    {n}: {r}" for n, r, _ in shown),
+                "",
+                *init,
+                "",
+            ]
+    return lines
+
+
+def _literal(text: str) -> str:
+    """A str literal as ruff format writes it (double quotes); ``text`` is an identifier."""
+    return f'"{text}"'
+
+
 def stub(
     library: str, functions: dict[str, Signature | None], unreadable: dict[str, str] | None = None
 ) -> str:
@@ -274,6 +399,7 @@ def stub(
     """
     names = _Names({n for n in functions if _unfit(n) is None})
     body = _definitions(functions, unreadable or {}, names)
+    body = [*record_classes(names), *body]
     lines = [
         f"# Generated by `python -m pyo2 stubgen {_printable(library)}` from the signatures the library",
         "# exports (#[pyo2::export]); generate it again when the Rust signatures change.",
@@ -283,3 +409,16 @@ def stub(
         *body,
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def members(text: str) -> list[str]:
+    """The members of a union's text, split at its top level (``list[A | B] | C`` has two)."""
+    parts: list[str] = []
+    depth = start = 0
+    for i, c in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(c, 0)
+        if depth == 0 and text.startswith(" | ", i):
+            parts.append(text[start:i])
+            start = i + 3
+    parts.append(text[start:])
+    return parts
