@@ -28,7 +28,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from ._stubgen import _definitions, _Names, _printable, _unfit, _unused
+from ._stubgen import _definitions, _Names, _printable, _unfit, _unused, record_classes
 
 if TYPE_CHECKING:
     from ._types import Signature
@@ -156,8 +156,10 @@ def module(functions: dict[str, Signature | None], unreadable: dict[str, str] | 
         library=library,
         width=_WIDTH - 4,
     )
+    classes = record_classes(names, _WIDTH - 4)
+    records = "".join(f"\n            {_literal(name)}," for name in sorted(names.records))
     checking: list[str] = []
-    for item in [*names.needed_imports(), "", *body]:
+    for item in [*names.needed_imports(), "", *classes, *body]:
         if item or (checking and checking[-1]):  # one blank line between definitions
             checking.append(item)
     indented = [f"    {line}".rstrip() for item in checking for line in item.split("\n")]
@@ -195,9 +197,23 @@ def module(functions: dict[str, Signature | None], unreadable: dict[str, str] | 
         "",
         "    _pyo2_globals = _pyo2_builtins.globals()",
         "    _pyo2_functions = _pyo2_builtins.frozenset(__all__)",
+        *(
+            [f"    _pyo2_records = _pyo2_builtins.frozenset(\n        ({records}\n        )\n    )"]
+            if records
+            else []
+        ),
         "",
         "    def __getattr__(name):",
         "        # The first use binds the function as a global: later uses are plain look-ups.",
+        *(
+            [
+                "        if name in _pyo2_records:  # a record's class",
+                f"            record = _pyo2_globals[name] = _pyo2.types({library})[name]",
+                "            return record",
+            ]
+            if records
+            else []
+        ),
         "        if name not in _pyo2_functions:",
         '            message = f"module {__name__!r} has no attribute {name!r}"',
         "            raise _pyo2_builtins.AttributeError(message)",

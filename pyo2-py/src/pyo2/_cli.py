@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ._bindgen import Loader, check, derive_lib_name, module
 from ._dll import RustDLL, function_names, library_path
-from ._errors import Pyo2Error
+from ._errors import Pyo2Error, SignatureError
 from ._stubgen import _printable, stub
 
 if TYPE_CHECKING:
@@ -132,7 +132,35 @@ def _inspect(target: str, out: TextIO) -> int:
             file=out,
         )
         print("\n".join(plain), file=out)
-    return status
+    records, bad = _records(dll)
+    if records:
+        print("\n// records: #[derive(pyo2::Record)], the classes dll.types.NAME", file=out)
+        print("\n".join(records), file=out)
+    return status or bad
+
+
+def _records(dll: RustDLL) -> tuple[list[str], int]:
+    """The library's records, each as a struct with its layout; 1 if one is unreadable."""
+    from ._dll import types
+
+    namespace = types(dll)
+    lines: list[str] = []
+    status = 0
+    for name in namespace.names():
+        try:
+            rec = namespace.record(name)
+        except (Pyo2Error, AttributeError, SignatureError) as e:
+            lines.append(f"struct {_printable(name)} {{ ? }}  // unreadable descriptor: {_printable(str(e))}")
+            status = 1
+            continue
+        lines += [f"/// {_printable(line)}".rstrip() for line in rec.doc.split("\n")] if rec.doc else []
+        kind = "plain" if rec.plain else f"owned, In mirror: size {rec.in_size}, align {rec.in_align}"
+        lines.append(f"struct {rec.name} {{  // {kind}; size {rec.size}, align {rec.align}")
+        for f in rec.fields:
+            at = f"@{f.off}" if rec.plain else f"@{f.off}, in@{f.inoff}"
+            lines.append(f"    {f.name}: {f.t},  // {at}")
+        lines.append("}")
+    return lines, status
 
 
 def _write(command: str, text: str, output: str | None, out: TextIO, count: int) -> None:

@@ -88,7 +88,7 @@ def _library_name(path: str) -> str:
 # __signature__: the Rust parameters with the Python types they accept.
 
 #: Annotations by their stub text: each is evaluated once.
-_ANNOTATIONS: dict[str, Any] = {}
+_ANNOTATIONS: dict[Any, Any] = {}
 
 
 def _signature(sig: Signature | None) -> Any:
@@ -107,33 +107,42 @@ def _signature(sig: Signature | None) -> Any:
         inspect.Parameter(
             p,
             inspect.Parameter.POSITIONAL_ONLY if i < positional else inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=_annotation(names.param(t)),
+            annotation=_annotation(names.param(t), names.records),
         )
         for i, (p, (_, t)) in enumerate(zip(shown, sig.params))
     ]
-    return inspect.Signature(params, return_annotation=_annotation(names.ret(sig.ret)))
+    return inspect.Signature(params, return_annotation=_annotation(names.ret(sig.ret), names.records))
 
 
-def _annotation(text: str) -> Any:
-    """The run-time annotation for a stub's type text (``list[int] | bytearray``)."""
-    annotation = _ANNOTATIONS.get(text)
-    if annotation is None and text not in _ANNOTATIONS:
+def _annotation(text: str, records: dict[str, Any] | None = None) -> Any:
+    """The run-time annotation for a stub's type text (``list[int] | bytearray``);
+    ``records``: the record types it names (their classes are the annotation's)."""
+    classes = {name: rec.cls for name, rec in (records or {}).items() if name in text}
+    key = (text, *(id(c) for c in classes.values())) if classes else text
+    annotation = _ANNOTATIONS.get(key)
+    if annotation is None and key not in _ANNOTATIONS:
         import array
         import types
         import typing
+
+        from ._stubgen import members
 
         class Array:  # `array[Any]` in a stub; array.array itself isn't subscriptable
             def __getitem__(self, item: Any) -> Any:
                 return types.GenericAlias(array.array, item)
 
         namespace = {
-            **{t.__name__: t for t in (int, float, bool, str, bytes, bytearray, memoryview, list)},
+            **{t.__name__: t for t in (int, float, bool, str, bytes, bytearray, memoryview, list, tuple)},
+            **classes,
             "array": Array(),
             "Any": typing.Any,
             "None": None,
         }
         # The text is _stubgen's, from the type (never a name from the library).
-        parts = [eval(part, {"__builtins__": {}}, namespace) for part in text.split(" | ")]
+        try:
+            parts = [eval(part, {"__builtins__": {}}, namespace) for part in members(text)]
+        except TypeError:  # pragma: no cover - `A | B` inside [] before Python 3.10
+            parts = [typing.Any]
         if len(parts) == 1:
             annotation = parts[0]
         elif sys.version_info >= (3, 10):
@@ -142,5 +151,5 @@ def _annotation(text: str) -> Any:
                 annotation = annotation | part
         else:  # pragma: no cover - Python 3.9
             annotation = typing.Union[tuple(parts)]
-        _ANNOTATIONS[text] = annotation
+        _ANNOTATIONS[key] = annotation
     return annotation
