@@ -175,6 +175,8 @@ class RecordType:
         #: What a return builds: ``cls``, or a class bound by ``types.bind``.
         self.factory: Any = None
         self.names: tuple[str, ...] = ()
+        #: ``operator.attrgetter`` of every field (the generated class' slots).
+        self.getter: Any = None
         # Plain records: one struct.Struct of the leaves, in offset order.
         self.struct: struct.Struct | None = None
         self.leaves: list[Scalar] = []
@@ -351,6 +353,7 @@ def _leaves(t: OType, off: int, out: list[tuple[int, Scalar]]) -> None:
 
 def _prepare(rec: RecordType) -> None:
     rec.names = tuple(f.name for f in rec.fields)
+    rec.getter = operator.attrgetter(*rec.names) if rec.names else (lambda obj: ())
     texts = [f"{f.name}: {f.t} @{f.off}" + ("" if rec.plain else f" in@{f.inoff}") for f in rec.fields]
     kind = "plain" if rec.plain else "owned"
     sizes = f"size={rec.size} align={rec.align}"
@@ -651,7 +654,12 @@ def read_fields(rec: RecordType, obj: Any) -> tuple[str, list[Any]]:
     kind = _Reader.kind(rec, obj)
     names = rec.names
     if kind == "slots":
-        values = [getattr(obj, n, _MISSING) for n in names]
+        try:
+            got = rec.getter(obj)  # every slot at C speed
+        except AttributeError:  # one is unset (made with object.__new__): mark it missing
+            values = [getattr(obj, n, _MISSING) for n in names]
+        else:
+            values = list(got) if len(names) != 1 else [got]
     elif kind == "dict":
         get = dict.get
         values = [get(obj, n, _MISSING) for n in names]
@@ -1002,12 +1010,41 @@ class RecordBack:
                     "during the call; nothing was written back"
                 )
         out: list[tuple[Any, str, str, Any]] = []
+        if rec.flat:
+            self._flat(data, out)
+            return out
         for i, obj in enumerate(self.items):
             chunk = data[i * size : (i + 1) * size]
             if chunk == self.packed[i * size : (i + 1) * size]:
                 continue
             self._diff(rec, obj, chunk, 0, out)
         return out
+
+    def _flat(self, data: bytes, out: list[tuple[Any, str, str, Any]]) -> None:
+        """:meth:`prepare` for records of scalars only: rows unpacked at C speed."""
+        rec = self.rec
+        assert rec.struct is not None
+        unpack = rec.struct.iter_unpack
+        size = rec.size
+        names = rec.names
+        snaps = self.snaps
+        packed = self.packed
+        for i, (obj, new, old) in enumerate(zip(self.items, unpack(data), unpack(packed))):
+            if new == old or data[i * size : (i + 1) * size] == packed[i * size : (i + 1) * size]:
+                continue
+            _, kind, snap = snaps[id(obj)]
+            kind_now, now = read_fields(rec, obj)
+            if kind_now != kind or not (all(map(operator.is_, snap, now)) or all(map(_same, snap, now))):
+                self._changed(rec)
+            for name, value, before in zip(names, new, old):
+                if value != before and not (value != value and before != before):  # noqa: PLR0124 (NaN)
+                    out.append((obj, kind, name, value))
+
+    def _changed(self, rec: RecordType) -> NoReturn:
+        raise RuntimeError(
+            f"{self.function}(): a {rec.name} passed for a &mut parameter was changed during the call "
+            "(by another thread, or by its own attribute getters); nothing was written back"
+        )
 
     def _diff(
         self, rec: RecordType, obj: Any, data: bytes, base: int, out: list[tuple[Any, str, str, Any]]
