@@ -236,3 +236,12 @@ def test_isize_and_usize_take_buffers_of_the_same_c_type(
     with pytest.raises(TypeError, match=f"expected a buffer of {rust}"):
         reverse(bad)
     assert bad.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    ["fn sum_u8(v: &'static PyVec<u8>) -> u8", "fn nested_sum(v: &PyVec<&'static PyVec<i64>>) -> i64"],
+)
+def test_a_static_borrow_is_refused(dll: pyo2.RustDLL, declaration: str) -> None:
+    with pytest.raises(pyo2.SignatureError, match="can't borrow for 'static"):
+        dll.declare(declaration)

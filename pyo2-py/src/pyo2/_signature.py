@@ -323,6 +323,8 @@ class _Parser:
                 raise self.fail(f"{tok.text} is not FFI-safe as a parameter; use &PyStr or &PyVec<T>")
             raise self.fail("expected a type (a scalar, &PyStr, &PyVec<T> or &mut PyVec<T>)")
         if self.tok.kind == "lifetime":
+            if self.tok.text == "'static":
+                raise self.fail("a parameter can't borrow for 'static: Python lends its memory for one call only")
             self.i += 1
         mutable = self.accept("mut")
         sugar = self.exported and (depth == 1 or (in_slice and not mutable))
