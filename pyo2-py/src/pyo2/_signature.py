@@ -324,7 +324,7 @@ class _Parser:
             raise self.fail("expected a type (a scalar, &PyStr, &PyVec<T> or &mut PyVec<T>)")
         if self.tok.kind == "lifetime":
             if self.tok.text == "'static":
-                raise self.fail("a parameter can't borrow for 'static: Python lends its memory for one call only")
+                raise self.fail("a parameter can't borrow for 'static: Python lends memory for one call")
             self.i += 1
         mutable = self.accept("mut")
         sugar = self.exported and (depth == 1 or (in_slice and not mutable))
