@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from support import ROOT, library
 
 
@@ -28,3 +30,25 @@ def test_stats_example_prints_its_readme_output() -> None:
     # The panic became a RustPanic; Rust's panic hook printed nothing for it
     # (PYO2_PANIC_OUTPUT=1 would show it on stderr).
     assert "percentile must be in 0..=100, got 101" not in result.stderr
+
+
+def test_people_example_prints_its_readme_output() -> None:
+    """The JSON-by-hand and the records versions print the same answers."""
+    pytest.importorskip("numpy")  # the driver's last line
+    library("people", "people")
+    readme = (ROOT / "examples" / "people" / "README.md").read_text()
+    match = re.search(r"```text\n(.*?)```", readme, re.S)
+    assert match, "the README shows the expected output in a ```text block"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "people" / "people.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "RUST_BACKTRACE": "0"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == match.group(1)
+    lines = result.stdout.splitlines()
+    by_json, by_records = lines[1], lines[6]
+    assert by_json == by_records == "oldest: Grace 85 ['navy', 'cobol']"
