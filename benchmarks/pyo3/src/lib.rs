@@ -48,6 +48,39 @@ fn nested_sum(rows: Vec<Vec<i64>>) -> i64 {
         .fold(0, |acc, row| row.iter().fold(acc, |a, &b| a.wrapping_add(b)))
 }
 
+/// A point in the plane, as a Python class with mutable fields.
+#[pyclass]
+struct Point {
+    #[pyo3(get, set)]
+    x: f64,
+    #[pyo3(get, set)]
+    y: f64,
+}
+
+#[pymethods]
+impl Point {
+    #[new]
+    fn new(x: f64, y: f64) -> Self {
+        Point { x, y }
+    }
+}
+
+/// Scales the points of the list to unit length in place; returns the longest length before.
+#[pyfunction]
+fn normalize_points(points: &Bound<'_, PyList>) -> PyResult<f64> {
+    let mut longest = 0.0_f64;
+    for item in points.iter() {
+        let mut p: PyRefMut<'_, Point> = item.extract()?;
+        let len = (p.x * p.x + p.y * p.y).sqrt();
+        longest = longest.max(len);
+        if len > 0.0 {
+            p.x /= len;
+            p.y /= len;
+        }
+    }
+    Ok(longest)
+}
+
 #[pymodule]
 fn pyo3_bench(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(add, m)?)?;
@@ -57,5 +90,7 @@ fn pyo3_bench(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bytes_sum, m)?)?;
     m.add_function(wrap_pyfunction!(bytearray_sum, m)?)?;
     m.add_function(wrap_pyfunction!(nested_sum, m)?)?;
+    m.add_class::<Point>()?;
+    m.add_function(wrap_pyfunction!(normalize_points, m)?)?;
     Ok(())
 }

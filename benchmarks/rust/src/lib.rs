@@ -42,6 +42,21 @@ pub extern "C" fn nested_sum(rows: &PyVec<&PyVec<i64>>) -> i64 {
     rows.iter().fold(0, |acc, row| acc.wrapping_add(sum(row)))
 }
 
+/// A point in the plane: a plain record, laid out as C's
+/// `struct { double x, y; }` (hand-written ctypes and cffi declare it so).
+#[derive(pyo2::Record, Clone, Copy, Debug)]
+#[repr(C)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+}
+
+/// Scales the points to unit length in place; returns the longest length before.
+#[no_mangle]
+pub extern "C" fn normalize_points(v: &mut PyVec<Point>) -> f64 {
+    normalize(v)
+}
+
 #[pyo2::export]
 fn ex_add(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
@@ -70,6 +85,24 @@ fn ex_bytes_sum(b: &[u8]) -> u64 {
 #[pyo2::export]
 fn ex_nested_sum(rows: &[&PyVec<i64>]) -> i64 {
     rows.iter().fold(0, |acc, row| acc.wrapping_add(sum(row)))
+}
+
+#[pyo2::export]
+fn ex_normalize_points(points: &mut [Point]) -> f64 {
+    normalize(points)
+}
+
+fn normalize(points: &mut [Point]) -> f64 {
+    let mut longest = 0.0_f64;
+    for p in points.iter_mut() {
+        let len = (p.x * p.x + p.y * p.y).sqrt();
+        longest = longest.max(len);
+        if len > 0.0 {
+            p.x /= len;
+            p.y /= len;
+        }
+    }
+    longest
 }
 
 fn sum(v: &[i64]) -> i64 {
