@@ -128,7 +128,19 @@
 //! | `&[R]` (an owned record) | `const PyVec<In(R)> *`, elements inline | copies into a `Vec<R>`, lends it as `&[R]` |
 //!
 //! A null pointer where a value is required is `BAD_ARG` (`null
-//! pointer`). `Vec<T>` and `Option<T>` also take records and tuples: an
+//! pointer`). So is a null element pointer, at any depth, in a parameter
+//! whose elements are references (`&PyVec<&PyVec<T>>`, `&mut PyVec<&mut
+//! PyVec<T>>`, `&[&str]`, `&[&[T]]`, `&mut [&mut PyVec<T>]`, …): the
+//! message names the item, one `item [i]` per level (``parameter `rows`:
+//! item [1]: null pointer``, ``parameter `grid`: item [0]: item [2]: null
+//! pointer``). The wrapper reads the element pointers as raw pointers
+//! ([`Element::check_elements`], one pass over the pointers of nested
+//! views, none over scalar data) before it forms any reference to an
+//! element. A plain `extern "C"` function marked `#[pyo2::export]` has no
+//! wrapper, so no such check: its caller must pass non-null element
+//! pointers (pyo2's loader does).
+//!
+//! `Vec<T>` and `Option<T>` also take records and tuples: an
 //! `Option<Person>` is a `const In(Person) *`, a `Vec<Point>` a `const
 //! PyVec<Point> *`.
 //!
@@ -798,41 +810,175 @@ scalars!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize f32 f64 bool);
 /// element type can't hold a `'static` borrow of Python's memory: code that
 /// is generic over `'a` can't prove `&'static PyStr: Element<'a>`.
 ///
+/// A C caller may put a null pointer where an element is a reference (a
+/// `NULL` among the header pointers of a `PyVec<&PyVec<T>>`, at any
+/// depth): the wrappers refuse it as `BAD_ARG` naming the item (`item
+/// [1]: null pointer`, `item [0]: item [2]: null pointer` two levels down)
+/// with [`check_elements`](Self::check_elements), which reads the element
+/// pointers as raw pointers before any reference to an element is formed.
+///
 /// # Safety
 ///
 /// Implementors must ensure that:
 /// - Python's layout of the element, as [`describe`](Self::describe)
 ///   spells it, is exactly `Self`'s (a scalar, or one pointer to a `PyVec`
 ///   header);
-/// - every borrow inside `Self` lasts at most `'a`.
+/// - every borrow inside `Self` lasts at most `'a`;
+/// - [`check_elements`](Self::check_elements) returns `Ok` only if every
+///   bit pattern Python may have written (per the contract of
+///   [`Param::from_c`], where pointers to headers may be null) is a valid
+///   `Self`: the default, which checks nothing, is right only for types
+///   without references (scalars, plain records).
 pub unsafe trait Element<'a> {
     /// Appends the Rust spelling of the type to `out`.
     fn describe(out: &mut String);
+
+    /// Checks the `len` elements at `elems` as raw data, before any
+    /// reference to them is formed: for a reference element (`&PyVec<T>`,
+    /// `&mut PyVec<T>`), that no pointer is null, then the elements of
+    /// each header it points to, recursively. Scalars and plain records
+    /// have nothing to check (the default). A null `elems` is an empty
+    /// array, whatever `len` says.
+    ///
+    /// # Errors
+    ///
+    /// [`ArgError::Null`] for the first null pointer, inside one
+    /// `item [i]` per level ([`ArgError::at_item`]).
+    ///
+    /// # Safety
+    ///
+    /// Callers must ensure that:
+    /// - `elems` is null, or aligned and valid for reads of `len`
+    ///   consecutive elements in Python's layout of `Self` (for a
+    ///   reference element, `len` pointer words), as
+    ///   [`PyVec::from_raw_parts`] requires;
+    /// - every non-null pointer inside them, all the way down, is valid as
+    ///   [`Param::from_c`] requires (a null pointer to a header is what
+    ///   this refuses).
+    unsafe fn check_elements(elems: *const Self, len: usize) -> Result<(), ArgError>
+    where
+        Self: Sized,
+    {
+        let _ = (elems, len);
+        Ok(())
+    }
 }
 
 // SAFETY: Python lays elements of a scalar type out as that C scalar; a
-// scalar borrows nothing.
+// scalar borrows nothing, and every bit pattern Python writes for it is
+// valid (`bool` is 0 or 1), so there is nothing to check.
 unsafe impl<T: Scalar> Element<'_> for T {
     fn describe(out: &mut String) {
         T::describe(out)
     }
 }
 
-// SAFETY: an element `&'a PyVec<T>` is one non-null pointer to a header,
-// borrowed for `'a`, and its own elements borrow for `'a` too.
+// SAFETY: an element `&'a PyVec<T>` is one pointer to a header, borrowed
+// for `'a`, and its own elements borrow for `'a` too; `check_elements`
+// refuses a null one, and recurses into the header's elements.
 unsafe impl<'a, T: Element<'a>> Element<'a> for &'a PyVec<T> {
     fn describe(out: &mut String) {
         describe_vec::<T>(out, "&")
     }
+    unsafe fn check_elements(elems: *const Self, len: usize) -> Result<(), ArgError> {
+        // SAFETY:
+        // - a `&PyVec<T>` and a `*const PyVec<T>` have the same size,
+        //   alignment and layout (one thin pointer), so `elems` is valid for
+        //   reads of `len` pointer words, as `check_headers` requires;
+        // - the pointers inside the headers are valid down to the elements,
+        //   null header pointers excepted (the caller's guarantee).
+        unsafe { check_headers::<T>(elems.cast::<*const PyVec<T>>(), len) }
+    }
 }
 
-// SAFETY: an element `&'a mut PyVec<T>` is one non-null pointer to a
-// header, each distinct (Python refuses to pass the same list twice),
-// borrowed for `'a`, and its own elements borrow for `'a` too.
+// SAFETY: an element `&'a mut PyVec<T>` is one pointer to a header, each
+// distinct (Python refuses to pass the same list twice), borrowed for
+// `'a`, and its own elements borrow for `'a` too; `check_elements`
+// refuses a null one, and recurses into the header's elements.
 unsafe impl<'a, T: Element<'a>> Element<'a> for &'a mut PyVec<T> {
     fn describe(out: &mut String) {
         describe_vec::<T>(out, "&mut ")
     }
+    unsafe fn check_elements(elems: *const Self, len: usize) -> Result<(), ArgError> {
+        // SAFETY:
+        // - a `&mut PyVec<T>` and a `*const PyVec<T>` have the same size,
+        //   alignment and layout (one thin pointer), so `elems` is valid for
+        //   reads of `len` pointer words, as `check_headers` requires;
+        // - the pointers inside the headers are valid down to the elements,
+        //   null header pointers excepted (the caller's guarantee).
+        unsafe { check_headers::<T>(elems.cast::<*const PyVec<T>>(), len) }
+    }
+}
+
+/// Refuses a null pointer among `len` pointers to headers, then checks
+/// each header's elements with [`Element::check_elements`], reading every
+/// pointer and header through raw pointers (no reference to a header or
+/// an element is formed).
+///
+/// # Safety
+///
+/// Callers must ensure that:
+/// - `elems` is null, or aligned and valid for reads of `len` consecutive
+///   pointer words;
+/// - each of those pointers is null or points to a header valid as
+///   [`PyVec::from_raw_parts`] requires, whose elements are valid as
+///   [`Element::check_elements`] requires for `T`.
+unsafe fn check_headers<'a, T: Element<'a>>(
+    elems: *const *const PyVec<T>,
+    len: usize,
+) -> Result<(), ArgError> {
+    if elems.is_null() {
+        return Ok(());
+    }
+    for i in 0..len {
+        // SAFETY:
+        // - `i < len` and `elems` is non-null, aligned and valid for reads of
+        //   `len` pointer words (the caller's guarantee), so `elems.add(i)`
+        //   stays inside that array and the read is in bounds and aligned;
+        // - the word is read as a raw pointer, for which every value (null
+        //   included) is valid, so no reference to a header is formed.
+        let header = unsafe { elems.add(i).read() };
+        if header.is_null() {
+            return Err(ArgError::Null.at_item(i));
+        }
+        // SAFETY:
+        // - `header` is non-null, so by the caller's guarantee it is aligned
+        //   and valid for reads of one header.
+        let (inner, n) = unsafe { PyVec::raw_parts(header) };
+        // SAFETY:
+        // - `inner` is null, or (a valid header's non-null `ptr`, the
+        //   caller's guarantee) aligned and valid for reads of `n` elements
+        //   of `T`, whose own pointers are valid down to the elements, null
+        //   header pointers excepted.
+        unsafe { T::check_elements(inner, n) }.map_err(|e| e.at_item(i))?;
+    }
+    Ok(())
+}
+
+/// Refuses a null `c`, and then a null pointer anywhere among its
+/// elements (see [`Element::check_elements`]), before any reference to
+/// the header or its elements is formed.
+///
+/// # Safety
+///
+/// Callers must ensure that:
+/// - a non-null `c` points to a header valid as [`PyVec::from_raw_parts`]
+///   requires, whose elements are valid as [`Element::check_elements`]
+///   requires for `T`.
+unsafe fn check_vec<'a, T: Element<'a>>(c: *const PyVec<T>) -> Result<(), ArgError> {
+    if c.is_null() {
+        return Err(ArgError::Null);
+    }
+    // SAFETY:
+    // - `c` is non-null, so by the caller's guarantee it is aligned and valid
+    //   for reads of one header.
+    let (elems, len) = unsafe { PyVec::raw_parts(c) };
+    // SAFETY:
+    // - `elems` is null, or a valid header's non-null `ptr`: aligned and
+    //   valid for reads of `len` elements of `T` (the caller's guarantee);
+    // - the pointers inside those elements are valid down to the elements,
+    //   null header pointers excepted (the caller's guarantee).
+    unsafe { T::check_elements(elems, len) }
 }
 
 fn describe_vec<'a, T: Element<'a>>(out: &mut String, by: &str) {
@@ -938,7 +1084,9 @@ pub unsafe trait Param<'a>: Sized {
     ///   the type [`describe`](Self::describe) spells: a non-null pointer
     ///   in it points to a valid value of that C form (`PyVec` headers,
     ///   records, pointers inside them, all the way down), valid, as
-    ///   [`PyVec::from_raw_parts`] requires, for all of `'a`;
+    ///   [`PyVec::from_raw_parts`] requires, for all of `'a` (a null
+    ///   pointer, `c` itself or one to a header among the elements at any
+    ///   depth, is allowed: it is refused as [`ArgError`]);
     /// - for `&mut` types, nothing else accesses that memory during `'a`.
     unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError>;
 }
@@ -1017,7 +1165,16 @@ unsafe impl<'a, T: Element<'a>> Param<'a> for &'a PyVec<T> {
         describe_vec::<T>(out, "&")
     }
     unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
-        // SAFETY: the caller guarantees a non-null `c` is valid for `'a`.
+        // SAFETY:
+        // - a non-null `c` points to a valid header whose elements are valid
+        //   down to the elements, null header pointers excepted (the
+        //   caller's guarantee).
+        unsafe { check_vec(c) }?;
+        // SAFETY:
+        // - `check_vec` refused a null `c`, and the caller guarantees a
+        //   non-null one is valid for `'a`;
+        // - `check_vec` refused every null pointer among the elements, all
+        //   the way down, so every element is a valid `T`.
         let v = unsafe { c.as_ref() }.ok_or(ArgError::Null)?;
         Ok(Direct::new(v))
     }
@@ -1031,8 +1188,16 @@ unsafe impl<'a, T: Element<'a>> Param<'a> for &'a mut PyVec<T> {
         describe_vec::<T>(out, "&mut ")
     }
     unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
-        // SAFETY: the caller guarantees a non-null `c` is valid and
-        // exclusive for `'a`.
+        // SAFETY:
+        // - a non-null `c` points to a valid header whose elements are valid
+        //   down to the elements, null header pointers excepted (the
+        //   caller's guarantee); `check_vec` only reads them.
+        unsafe { check_vec(c.cast_const()) }?;
+        // SAFETY:
+        // - `check_vec` refused a null `c`, and the caller guarantees a
+        //   non-null one is valid and exclusive for `'a`;
+        // - `check_vec` refused every null pointer among the elements, all
+        //   the way down, so every element is a valid `T`.
         let v = unsafe { c.as_mut() }.ok_or(ArgError::Null)?;
         Ok(Direct::new(v))
     }
@@ -1080,7 +1245,10 @@ unsafe impl<'a> Param<'a> for &'a str {
 /// Implementors must ensure that:
 /// - [`describe`](Self::describe) spells a type whose Python-side element
 ///   is exactly a [`View`](Self::View);
-/// - every borrow inside `Self` and [`Held`](Self::Held) lasts at most `'a`.
+/// - every borrow inside `Self` and [`Held`](Self::Held) lasts at most `'a`;
+/// - [`hold`](Self::hold) refuses a null pointer among the elements
+///   (with [`Element::check_elements`]) before it forms a reference to
+///   any element whose view holds references.
 pub unsafe trait SliceItem<'a>: Sized {
     /// One element of the `PyVec` Python passes.
     type View: 'a;
@@ -1093,9 +1261,11 @@ pub unsafe trait SliceItem<'a>: Sized {
     /// # Safety
     ///
     /// Callers must ensure that:
-    /// - every pointer inside the elements of `v` is valid, as the
-    ///   [module documentation](self) specifies for the element type
-    ///   [`describe`](Self::describe) spells, for all of `'a`.
+    /// - every non-null pointer inside the elements of `v` is valid, as
+    ///   the [module documentation](self) specifies for the element type
+    ///   [`describe`](Self::describe) spells, for all of `'a` (a null
+    ///   pointer to a header is refused as [`ArgError::Null`], naming the
+    ///   item).
     unsafe fn hold(v: &'a PyVec<Self::View>) -> Result<Self::Held, ArgError>;
 }
 
@@ -1118,6 +1288,12 @@ unsafe impl<'a, T: Element<'a> + 'a> SliceItem<'a> for T {
         T::describe(out)
     }
     unsafe fn hold(v: &'a PyVec<T>) -> Result<InPlace<'a, T>, ArgError> {
+        // SAFETY:
+        // - `v.as_ptr()` is null, or aligned and valid for reads of
+        //   `v.len()` elements (the header's invariant);
+        // - the pointers inside them are valid down to the elements, null
+        //   header pointers excepted (the caller's guarantee).
+        unsafe { T::check_elements(v.as_ptr(), v.len()) }?;
         Ok(InPlace(v.as_slice()))
     }
 }
@@ -1130,6 +1306,12 @@ unsafe impl<'a> SliceItem<'a> for &'a str {
         out.push_str("&str")
     }
     unsafe fn hold(v: &'a PyVec<&'a PyStr>) -> Result<Vec<&'a str>, ArgError> {
+        // SAFETY:
+        // - `v.as_ptr()` is null, or aligned and valid for reads of
+        //   `v.len()` pointer words (the header's invariant);
+        // - each non-null one points to a valid `PyStr` header (the
+        //   caller's guarantee).
+        unsafe { <&'a PyStr as Element<'a>>::check_elements(v.as_ptr(), v.len()) }?;
         v.iter()
             .enumerate()
             .map(|(i, s)| s.as_str().map_err(|e| ArgError::from(e).at_item(i)))
@@ -1147,6 +1329,12 @@ unsafe impl<'a, T: Element<'a> + 'a> SliceItem<'a> for &'a [T] {
         out.push(']');
     }
     unsafe fn hold(v: &'a PyVec<&'a PyVec<T>>) -> Result<Vec<&'a [T]>, ArgError> {
+        // SAFETY:
+        // - `v.as_ptr()` is null, or aligned and valid for reads of
+        //   `v.len()` pointer words (the header's invariant);
+        // - the pointers inside them are valid down to the elements, null
+        //   header pointers excepted (the caller's guarantee).
+        unsafe { <&'a PyVec<T> as Element<'a>>::check_elements(v.as_ptr(), v.len()) }?;
         Ok(v.iter().map(|inner| inner.as_slice()).collect())
     }
 }
@@ -1178,8 +1366,16 @@ unsafe impl<'a, T: Element<'a>> Param<'a> for &'a mut [T] {
         out.push(']');
     }
     unsafe fn from_c(c: Self::C) -> Result<Self::Held, ArgError> {
-        // SAFETY: the caller guarantees a non-null `c` is valid and
-        // exclusive for `'a`.
+        // SAFETY:
+        // - a non-null `c` points to a valid header whose elements are valid
+        //   down to the elements, null header pointers excepted (the
+        //   caller's guarantee); `check_vec` only reads them.
+        unsafe { check_vec(c.cast_const()) }?;
+        // SAFETY:
+        // - `check_vec` refused a null `c`, and the caller guarantees a
+        //   non-null one is valid and exclusive for `'a`;
+        // - `check_vec` refused every null pointer among the elements, all
+        //   the way down, so every element is a valid `T`.
         let v: &'a mut PyVec<T> = unsafe { c.as_mut() }.ok_or(ArgError::Null)?;
         Ok(Direct::new(v.as_mut_slice()))
     }
@@ -1839,6 +2035,10 @@ impl<T: NotResult, E: Display> Return for Result<T, E> {
 /// `&str` and slices are not: they are two words in Rust's ABI, and the
 /// loader passes one pointer. Let `#[pyo2::export]` write the wrapper (drop
 /// `extern "C"` and `#[no_mangle]`) to take them.
+///
+/// Nothing checks these arguments (there is no wrapper): unlike for an
+/// exported function, a null pointer, outer or among the elements, is
+/// undefined behaviour, so the caller must not pass one.
 ///
 /// Sealed: implemented by pyo2 only.
 #[diagnostic::on_unimplemented(

@@ -105,6 +105,31 @@ impl<T> PyVec<T> {
         }
     }
 
+    /// The element pointer and the number of elements of the header at `p`,
+    /// read through the raw pointer: no reference to the header or to its
+    /// elements is formed. `(null, 0)` when the header's `ptr` is null,
+    /// whatever its `len` says (as [`len`](Self::len)).
+    ///
+    /// # Safety
+    ///
+    /// Callers must ensure that:
+    /// - `p` is non-null, aligned and valid for reads of one `PyVec<T>`
+    ///   header.
+    pub(crate) unsafe fn raw_parts(p: *const PyVec<T>) -> (*const T, usize) {
+        // SAFETY:
+        // - `p` is non-null, aligned and valid for reads of a header (the
+        //   caller's guarantee), so both field reads are in bounds and aligned;
+        // - the fields are read by value through place expressions on the raw
+        //   pointer (a raw pointer and a `usize`, valid for every bit
+        //   pattern), so no reference is created.
+        let (ptr, len) = unsafe { ((*p).ptr, (*p).len) };
+        if ptr.is_null() {
+            (ptr, 0)
+        } else {
+            (ptr, len)
+        }
+    }
+
     /// The number of elements in the view.
     pub fn len(&self) -> usize {
         if self.ptr.is_null() {

@@ -186,6 +186,53 @@ fn adv_shuffle(rows: &mut PyVec<&mut PyVec<u8>>) -> usize {
 }
 
 #[pyo2::export]
+fn adv_words(words: &[&str]) -> usize {
+    words.iter().map(|w| w.len()).sum()
+}
+
+#[pyo2::export]
+fn adv_row_sums(rows: &[&[u16]]) -> u64 {
+    rows.iter()
+        .flat_map(|r| r.iter())
+        .map(|&x| u64::from(x))
+        .sum()
+}
+
+#[pyo2::export]
+fn adv_maybe_rows(rows: Option<&[&[u8]]>) -> usize {
+    rows.map_or(0, |r| r.iter().map(|r| r.len()).sum())
+}
+
+#[pyo2::export]
+fn adv_mut_rows(rows: &mut [&mut PyVec<i32>]) -> usize {
+    rows.iter_mut()
+        .flat_map(|r| r.iter_mut())
+        .for_each(|x| *x += 1);
+    rows.iter().map(|r| r.len()).sum()
+}
+
+/// Two levels of headers: rows of byte strings.
+#[pyo2::export]
+fn adv_grid(grid: &PyVec<&PyVec<&PyStr>>) -> usize {
+    grid.iter().flat_map(|r| r.iter()).map(|s| s.len()).sum()
+}
+
+#[pyo2::export]
+fn adv_grid_mut(grid: &mut PyVec<&mut PyVec<&mut PyVec<u8>>>) -> usize {
+    grid.iter().flat_map(|r| r.iter()).map(|s| s.len()).sum()
+}
+
+#[pyo2::export]
+fn adv_grid_slices(grid: &[&[&PyStr]]) -> usize {
+    grid.iter().flat_map(|r| r.iter()).map(|s| s.len()).sum()
+}
+
+#[pyo2::export]
+fn adv_grid_in_place(grid: &[&PyVec<&PyStr>]) -> usize {
+    grid.iter().flat_map(|r| r.iter()).map(|s| s.len()).sum()
+}
+
+#[pyo2::export]
 fn adv_two(label: &str, v: &mut PyVec<f64>) -> f64 {
     v.iter().sum::<f64>() + label.len() as f64
 }
@@ -302,6 +349,22 @@ extern "C" {
     fn c_nested_total(rows: *const PyVec<*const PyVec<u8>>, slot: *mut Slot) -> i32;
     #[link_name = "adv_shuffle"]
     fn c_shuffle(rows: *mut PyVec<*mut PyVec<u8>>, slot: *mut Slot) -> i32;
+    #[link_name = "adv_words"]
+    fn c_words(words: *const PyVec<*const PyStr>, slot: *mut Slot) -> i32;
+    #[link_name = "adv_row_sums"]
+    fn c_row_sums(rows: *const PyVec<*const PyVec<u16>>, slot: *mut Slot) -> i32;
+    #[link_name = "adv_maybe_rows"]
+    fn c_maybe_rows(rows: *const PyVec<*const PyVec<u8>>, slot: *mut Slot) -> i32;
+    #[link_name = "adv_mut_rows"]
+    fn c_mut_rows(rows: *mut PyVec<*mut PyVec<i32>>, slot: *mut Slot) -> i32;
+    #[link_name = "adv_grid"]
+    fn c_grid(grid: *const PyVec<*const PyVec<*const PyStr>>, slot: *mut Slot) -> i32;
+    #[link_name = "adv_grid_mut"]
+    fn c_grid_mut(grid: *mut PyVec<*mut PyVec<*mut PyStr>>, slot: *mut Slot) -> i32;
+    #[link_name = "adv_grid_slices"]
+    fn c_grid_slices(grid: *const PyVec<*const PyVec<*const PyStr>>, slot: *mut Slot) -> i32;
+    #[link_name = "adv_grid_in_place"]
+    fn c_grid_in_place(grid: *const PyVec<*const PyVec<*const PyStr>>, slot: *mut Slot) -> i32;
     #[link_name = "adv_two"]
     fn c_two(label: *const PyStr, v: *mut PyVec<f64>, slot: *mut Slot) -> i32;
     #[link_name = "adv_echo"]
@@ -1005,26 +1068,188 @@ mod exported_args {
         );
     }
 
-    /// What a C caller would expect: a null *inner* header pointer refused
-    /// like a null outer one. Today the wrapper checks only the pointers it
-    /// is passed, not the ones inside a view (`Element` requires them
-    /// non-null), so this reads a null `&PyVec<u8>`: Miri reports "constructing
-    /// invalid value of type &pyo2::PyVec<u8>: encountered a null reference",
-    /// and a native run segfaults. Kept, ignored, until the contract changes.
+    /// A null *inner* header pointer is refused like a null outer one,
+    /// naming the item. The wrapper reads the element pointers as raw
+    /// pointers first, so no null `&PyVec<u8>` is ever formed (Miri used
+    /// to report "constructing invalid value of type &pyo2::PyVec<u8>:
+    /// encountered a null reference" here, and a native run segfaulted).
     #[test]
-    #[ignore = "UB today: inner header pointers are not null-checked (see doc comment)"]
     fn a_null_inner_header_pointer_is_bad_arg_naming_the_parameter() {
         let mut data = [1_u8];
         let real = view(&mut data);
         let mut ptrs = [&real as *const PyVec<u8>, ptr::null()];
         let outer = view(&mut ptrs);
         let mut slot = Slot::new();
-        // SAFETY: NOT upheld on purpose: `Param::from_c` requires valid
-        // headers all the way down, and the second inner pointer is null.
-        // This is the buggy-C-caller case the test documents.
+        // SAFETY:
+        // - `outer` and `real` are valid headers for the whole call, and
+        //   the null second element pointer is allowed by `Param::from_c`'s
+        //   contract (it is refused, not read);
+        // - `slot` is a valid slot.
         let code = unsafe { c_nested_total(&outer, &mut slot) };
         assert_eq!(code, status::BAD_ARG);
-        assert_eq!(take_string(&mut slot), "parameter `rows`: null pointer");
+        assert_eq!(
+            take_string(&mut slot),
+            "parameter `rows`: item [1]: null pointer"
+        );
+    }
+
+    /// Every parameter kind whose elements are references refuses a null
+    /// element pointer, naming the parameter and the item; the same
+    /// arguments without the null are accepted.
+    #[test]
+    fn a_null_element_pointer_is_bad_arg_for_every_kind_of_reference_elements() {
+        let mut slot = Slot::new();
+        let mut bytes = *b"abc";
+        let text = view(&mut bytes);
+        let mut halves = [1_u16, 2];
+        let halves = view(&mut halves);
+        let mut small = [5_u8];
+        let small = view(&mut small);
+        let mut ints_a = [1_i32, 2];
+        let mut a = view(&mut ints_a);
+        let mut ints_b = [3_i32];
+        let mut b = view(&mut ints_b);
+
+        let mut words = [&text as *const PyStr, ptr::null(), &text];
+        let words = view(&mut words);
+        let mut rows = [ptr::null(), &halves as *const PyVec<u16>];
+        let rows = view(&mut rows);
+        let mut maybe = [&small as *const PyVec<u8>, &small, ptr::null()];
+        let maybe = view(&mut maybe);
+        let mut mut_rows = [&mut a as *mut PyVec<i32>, ptr::null_mut()];
+        let mut mut_rows = view(&mut mut_rows);
+        // SAFETY: for every call below,
+        // - each header is valid for the whole call, and the null element
+        //   pointers are allowed by `Param::from_c`'s contract (refused,
+        //   never read); the `&mut` headers are distinct;
+        // - `slot` is a valid slot, and each message is read right after
+        //   its BAD_ARG.
+        unsafe {
+            assert_eq!(c_words(&words, &mut slot), status::BAD_ARG);
+            assert_eq!(
+                take_string(&mut slot),
+                "parameter `words`: item [1]: null pointer"
+            );
+            assert_eq!(c_row_sums(&rows, &mut slot), status::BAD_ARG);
+            assert_eq!(
+                take_string(&mut slot),
+                "parameter `rows`: item [0]: null pointer"
+            );
+            assert_eq!(c_maybe_rows(&maybe, &mut slot), status::BAD_ARG);
+            assert_eq!(
+                take_string(&mut slot),
+                "parameter `rows`: item [2]: null pointer"
+            );
+            assert_eq!(c_mut_rows(&mut mut_rows, &mut slot), status::BAD_ARG);
+            assert_eq!(
+                take_string(&mut slot),
+                "parameter `rows`: item [1]: null pointer"
+            );
+        }
+        // The function never ran: nothing was incremented.
+        assert_eq!(a.to_vec(), [1, 2]);
+
+        let mut ok_rows = [&mut a as *mut PyVec<i32>, &mut b];
+        let mut ok_rows = view(&mut ok_rows);
+        // SAFETY:
+        // - distinct valid headers all the way down;
+        // - a valid slot; the usize is read right after its OK.
+        unsafe {
+            assert_eq!(c_mut_rows(&mut ok_rows, &mut slot), status::OK);
+            assert_eq!(slot.take::<usize>(), 3);
+        }
+        assert_eq!((ints_a, ints_b), ([2, 3], [4]));
+
+        let mut shuffled_a = [1_u8];
+        let mut sa = view(&mut shuffled_a);
+        let mut shuffle = [ptr::null_mut(), &mut sa as *mut PyVec<u8>];
+        let mut shuffle = view(&mut shuffle);
+        // SAFETY: as above: a valid header whose null element pointer is
+        // refused; a valid slot.
+        let code = unsafe { c_shuffle(&mut shuffle, &mut slot) };
+        assert_eq!(code, status::BAD_ARG);
+        assert_eq!(
+            take_string(&mut slot),
+            "parameter `rows`: item [0]: null pointer"
+        );
+        assert_eq!(shuffled_a, [1]);
+    }
+
+    /// A null pointer two levels down (a null `&PyStr` inside a row of a
+    /// grid) is refused at every nesting kind, naming both items; a null
+    /// row is named at its own level; an inner header whose own `ptr` is
+    /// null with a length is an empty row, never read.
+    #[test]
+    fn a_null_pointer_two_levels_down_is_bad_arg_naming_both_items() {
+        let mut slot = Slot::new();
+        let mut bytes = *b"xy";
+        let s = view(&mut bytes);
+        let sp = &s as *const PyStr;
+        let mut row0 = [sp];
+        let row0 = view(&mut row0);
+        let mut row1 = [sp, sp, ptr::null()];
+        let row1 = view(&mut row1);
+        let empty_row = null_view::<*const PyStr>(1000);
+        let mut grid = [&row0 as *const PyVec<*const PyStr>, &empty_row, &row1];
+        let grid = view(&mut grid);
+        let mut null_row = [&row0 as *const PyVec<*const PyStr>, ptr::null()];
+        let null_row = view(&mut null_row);
+        let mut good_row = [sp, sp];
+        let good_row = view(&mut good_row);
+        let mut good = [&row0 as *const PyVec<*const PyStr>, &empty_row, &good_row];
+        let good = view(&mut good);
+        type GridCall =
+            unsafe extern "C" fn(*const PyVec<*const PyVec<*const PyStr>>, *mut Slot) -> i32;
+        let calls: [(&str, GridCall); 3] = [
+            ("grid", c_grid),
+            ("grid", c_grid_slices),
+            ("grid", c_grid_in_place),
+        ];
+        for (name, call) in calls {
+            // SAFETY: for each call,
+            // - every header is valid for the whole call, and the null
+            //   element pointers, at either level, are allowed by
+            //   `Param::from_c`'s contract (refused, never read); the null
+            //   `ptr` of `empty_row` makes it an empty view, whatever its
+            //   length;
+            // - `slot` is a valid slot, read right after each call.
+            unsafe {
+                assert_eq!(call(&grid, &mut slot), status::BAD_ARG);
+                assert_eq!(
+                    take_string(&mut slot),
+                    format!("parameter `{name}`: item [2]: item [2]: null pointer")
+                );
+                assert_eq!(call(&null_row, &mut slot), status::BAD_ARG);
+                assert_eq!(
+                    take_string(&mut slot),
+                    format!("parameter `{name}`: item [1]: null pointer")
+                );
+                assert_eq!(call(&good, &mut slot), status::OK);
+                assert_eq!(slot.take::<usize>(), 6);
+            }
+        }
+
+        let mut b0 = *b"abc";
+        let mut v0 = view(&mut b0);
+        let mut b1 = *b"d";
+        let mut v1 = view(&mut b1);
+        let mut mrow0 = [&mut v0 as *mut PyStr];
+        let mut mrow0 = view(&mut mrow0);
+        let mut mrow1 = [&mut v1 as *mut PyStr, ptr::null_mut()];
+        let mut mrow1 = view(&mut mrow1);
+        let mut mgrid = [&mut mrow0 as *mut PyVec<*mut PyStr>, &mut mrow1];
+        let mut mgrid = view(&mut mgrid);
+        // SAFETY:
+        // - distinct valid headers at every level, but for the null
+        //   element pointer in `mrow1`, which the contract allows (refused,
+        //   never read);
+        // - a valid slot, read right after the call.
+        let code = unsafe { c_grid_mut(&mut mgrid, &mut slot) };
+        assert_eq!(code, status::BAD_ARG);
+        assert_eq!(
+            take_string(&mut slot),
+            "parameter `grid`: item [1]: item [1]: null pointer"
+        );
     }
 
     #[test]
