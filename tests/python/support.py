@@ -44,3 +44,29 @@ def run_python(code: str, timeout: float = 60) -> subprocess.CompletedProcess[st
         cwd=ROOT,
         env=env,
     )
+
+
+def pep604(text: str) -> str:
+    """``Union[a, b]`` / ``Optional[a]`` spelled ``a | b`` / ``a | None``, as Python 3.10+
+    (and mypy for it) print annotations that 3.9 prints the old way."""
+    for head, extra in (("Union[", ""), ("Optional[", " | None")):
+        while head in text:
+            start = text.rindex(head)  # innermost last: its arguments hold no Union
+            depth, parts, item = 0, [], ""
+            for i in range(start + len(head), len(text)):
+                c = text[i]
+                if c == "[":
+                    depth += 1
+                elif c == "]" and depth == 0:
+                    parts.append(item.strip())
+                    end = i
+                    break
+                elif c == "]":
+                    depth -= 1
+                elif c == "," and depth == 0:
+                    parts.append(item.strip())
+                    item = ""
+                    continue
+                item += c
+            text = text[:start] + " | ".join(parts) + extra + text[end + 1 :]
+    return text

@@ -29,7 +29,7 @@ from pyo2._bindgen import Loader, _fingerprint, derive_lib_name, module
 from pyo2._dll import function_names
 from pyo2._stubgen import _Names
 from pyo2._types import SCALARS, U8, Owned, Param, Ret, Rich, Scalar, Signature, VecRef
-from support import ROOT
+from support import ROOT, pep604
 
 
 def bindgen(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
@@ -232,7 +232,7 @@ def test_mypy_flags_each_wrong_call(generated: Path) -> None:
     for line in checked.stdout.splitlines():
         found = re.match(r"app\.py:(\d+): error: (.*)", line)
         if found:
-            errors[int(found.group(1))] = errors.get(int(found.group(1)), "") + found.group(2)
+            errors[int(found.group(1))] = errors.get(int(found.group(1)), "") + pep604(found.group(2))
     for number, (call, complaint) in enumerate(BAD, start=4):
         assert complaint in errors.get(number, ""), f"{call}: {errors.get(number)}\n{checked.stdout}"
 

@@ -10,6 +10,7 @@ import pytest
 
 import pyo2
 from pyo2._types import SCALARS
+from support import pep604
 
 INTS = {name: s for name, s in SCALARS.items() if s.kind == "int" and name not in ("isize", "usize")}
 
@@ -162,7 +163,7 @@ def test_declaration_replaces_inference_and_introspects(dll: pyo2.RustDLL) -> No
     assert str(scale.signature) == "fn scale(v: &mut PyVec<f64>, k: f64) -> f64"
     assert scale.__name__ == "scale"
     assert scale.__doc__ == "fn scale(v: &mut PyVec<f64>, k: f64) -> f64"
-    assert str(inspect.signature(scale)) == "(v: list[float] | array.array[float], k: float) -> float"
+    assert pep604(str(inspect.signature(scale))) == "(v: list[float] | array.array[float], k: float) -> float"
     assert not isinstance(len, pyo2.RustFunction)
 
 

@@ -414,6 +414,7 @@ def test_functions_named_like_the_types_of_the_stub(tmp_path: Path) -> None:
         tmp_path,
         text,
         """
+        from __future__ import annotations
         import m
         from array import array
         x: int = m.int(1, 2) + m.list(3, 4) + m.Any(5, 6) + m.array(7, 8) + m.typing(1, 2)

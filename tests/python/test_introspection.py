@@ -22,6 +22,7 @@ from pyo2._abi import CSlot
 from pyo2._function import make_function
 from pyo2._stubgen import stub
 from pyo2._types import U8, Ret, Signature
+from support import pep604
 
 
 def raised(call: Callable[[], object]) -> BaseException:
@@ -121,7 +122,8 @@ def test_signatures_have_the_stubs_annotations(dll: pyo2.RustDLL, fixture_path: 
     text = stub(str(fixture_path), {name: dll[name].signature for name in functions})
     for name in functions:
         defined = next(line for line in text.splitlines() if line.startswith(f"def {name}("))
-        assert defined == f"def {name}{inspect.signature(dll[name])}:".replace("array.array[", "array[")
+        shown = pep604(f"def {name}{inspect.signature(dll[name])}:")
+        assert defined == shown.replace("array.array[", "array[")
     add = dll.ex_add_u8
     sig = inspect.signature(add)
     assert [(p.name, p.annotation, p.kind) for p in sig.parameters.values()] == [
