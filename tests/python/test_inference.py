@@ -220,10 +220,14 @@ def test_buffers_are_lent_in_place_and_immutables_are_copied(dll: pyo2.RustDLL) 
     import ctypes
 
     buf = bytearray(b"zero copy")
-    assert lent_address(dll, buf) == ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
     arr = array("q", [1, 2, 3])
-    assert lent_address(dll, arr) == arr.buffer_info()[0]
-    assert lent_address(dll, memoryview(arr)[1:]) == arr.buffer_info()[0] + 8
+    if platform.python_implementation() == "CPython":
+        assert lent_address(dll, buf) == ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
+        assert lent_address(dll, arr) == arr.buffer_info()[0]
+        assert lent_address(dll, memoryview(arr)[1:]) == arr.buffer_info()[0] + 8
+    else:  # PyPy: buffers are lent as a private copy (see the README's limits)
+        assert lent_address(dll, buf) != ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
+        assert lent_address(dll, arr) != arr.buffer_info()[0]
     data = b"immutable"
     inside = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
     assert lent_address(dll, data) != inside  # inference copies

@@ -97,7 +97,9 @@ def _in_directory(directory: str, libs: list[str]) -> str | None:
                 return candidate
         try:
             others = sorted(
-                f for f in os.listdir(directory) if f.startswith(lib + ".") and f.endswith(suffixes[-1])
+                f
+                for f in os.listdir(directory)
+                if f.startswith(lib + ".") and f.endswith(os.path.splitext(suffixes[-1])[1])
             )
         except OSError:
             continue

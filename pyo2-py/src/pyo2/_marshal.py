@@ -88,6 +88,12 @@ _PACK: dict[str, str] = {
 _STRUCTS: dict[tuple[str, int], struct.Struct] = {}
 
 
+#: On PyPy a buffer is lent to Rust as a private copy: its foreign calls
+#: release the GIL whatever the prototype says, and an exported bytearray can
+#: still be resized by another thread, which would leave Rust a dangling view.
+_COPY_BUFFERS = sys.implementation.name != "cpython"
+
+
 class _Retry(Exception):
     """The fast conversion of an argument failed: marshal it again, slowly."""
 
@@ -646,7 +652,7 @@ class Marshal:
         if buf.readonly and t.mutable:
             where.fail(TypeError, path, f"got a read-only {cls.__name__}; {t} needs a writable buffer")
         self._lend(value, t.mutable, where, path)
-        if buf.readonly or elem is BOOL or t.utf8:
+        if buf.readonly or elem is BOOL or t.utf8 or _COPY_BUFFERS:
             # Copied: a read-only buffer may still be changed by its owner,
             # and a bool must stay 0 or 1 (a &str UTF-8) for all of the call,
             # so Rust gets a private copy, checked once.
@@ -659,7 +665,7 @@ class Marshal:
                 _check_bools(copy, where, path)
             if t.utf8:
                 _check_utf8(copy, where, path)
-            if not t.mutable or buf.readonly:
+            if buf.readonly or (not t.mutable and not _COPY_BUFFERS):
                 return self._add(value, t, _COPY, copy, len(copy) // size)
             node = self._add(value, t, _COPYBACK, copy, len(copy) // size)
             node.packed = bytes(copy)

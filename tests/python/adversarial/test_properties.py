@@ -8,6 +8,7 @@ function and path; the worker builds the object, calls, and checks.
 from __future__ import annotations
 
 import ast
+import sys
 from typing import Any
 
 import pytest
@@ -79,8 +80,14 @@ def hostile_call(dll: pyo2.RustDLL, params: Any) -> Outcome:
 SUITE.add_param("hostile", hostile_call)
 
 
+# PyPy converts an int subclass through its own __index__ (see conftest's _PYPY_DIFFERS).
+_SPECS = hostile_specs()
+if sys.implementation.name != "cpython":
+    _SPECS = _SPECS.filter(lambda spec: not str(spec.get("kind", "")).startswith("int-lie"))
+
+
 @given(
-    spec=hostile_specs(),
+    spec=_SPECS,
     target=st.sampled_from(["seen", "double"]),
     path=st.sampled_from(PATHS),
 )
