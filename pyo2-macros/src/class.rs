@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{parse2, Error, FnArg, ImplItem, ImplItemFn, ItemImpl, ItemStruct, ReturnType, Type};
 
-use crate::expand::{doc_text, typed_param, wrap_params, Wrapped};
+use crate::expand::{check_signature, doc_text, typed_param, wrap_params, Wrapped};
 
 fn with_error(item: TokenStream, e: Error) -> TokenStream {
     let error = e.to_compile_error();
@@ -185,28 +185,11 @@ fn method(
     kind: Option<MethodKind>,
 ) -> Result<(TokenStream, (&'static str, String, String)), Error> {
     let sig = &f.sig;
-    if let Some(t) = &sig.asyncness {
-        return Err(Error::new(
-            t.span(),
-            "#[pyo2::methods] can't export an async fn",
-        ));
-    }
+    check_signature(sig, "methods")?;
     if let Some(t) = &sig.unsafety {
         return Err(Error::new(
             t.span(),
             "#[pyo2::methods] can't export an unsafe fn: Python can't uphold its safety contract",
-        ));
-    }
-    if sig
-        .generics
-        .params
-        .iter()
-        .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
-        || sig.generics.where_clause.is_some()
-    {
-        return Err(Error::new(
-            sig.generics.span(),
-            "#[pyo2::methods] can't export a generic method",
         ));
     }
     let ident = &sig.ident;
@@ -414,6 +397,14 @@ mod tests {
             ),
             ("impl Tok { async fn f(&self) {} }", "async"),
             ("impl Tok { fn f<T>(&self, x: T) {} }", "generic method"),
+            (
+                "impl Tok { fn f<'a>(&self, x: &'a str) where 'a: 'a {} }",
+                "method with a where clause",
+            ),
+            (
+                "impl Tok { fn f<'a: 'static>(&self, x: &'a str) {} }",
+                "refuses `'a: 'static`",
+            ),
             (
                 "impl Tok { fn f(&self, g: &dyn Fn(u8)) {} }",
                 "a callback parameter is",

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
     parse2, Attribute, Error, Expr, FnArg, GenericParam, ItemFn, Lifetime, Lit, Meta, Pat,
-    ReturnType, Type, TypeReference,
+    ReturnType, Signature, Type, TypeReference,
 };
 
 /// Expands `#[pyo2::export]` on `item` (with the attribute's own tokens `attr`).
@@ -320,8 +320,8 @@ fn py_lifetime() -> Lifetime {
 const PY: &str = "py";
 
 fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
-    check_common(function)?;
-    check_signature(function)?;
+    check_signature(&function.sig, "export")?;
+    check_plain(function)?;
     let sig = &function.sig;
     let ident = &sig.ident;
     let name = ident.to_string().trim_start_matches("r#").to_owned();
@@ -385,7 +385,7 @@ fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
 /// `#[pyo2::export]` on a `#[no_mangle] extern "C" fn`: the function stays
 /// as written; only a descriptor is added.
 fn expand_extern(function: &ItemFn) -> Result<TokenStream, Error> {
-    check_common(function)?;
+    check_signature(&function.sig, "export")?;
     let sig = &function.sig;
     if let Some(abi) = &sig.abi {
         if let Some(name) = &abi.name {
@@ -489,20 +489,26 @@ fn expand_extern(function: &ItemFn) -> Result<TokenStream, Error> {
     })
 }
 
-/// Checks shared by both forms: no async, variadic, generics (but for
-/// lifetimes), where clause, or lifetime bound that could be `'static`.
-fn check_common(function: &ItemFn) -> Result<(), Error> {
-    let sig = &function.sig;
+/// Checks shared by both forms of `#[pyo2::export]` and by the methods of
+/// `#[pyo2::methods]` (`attr_name`, for the messages): no async, variadic,
+/// generics (but for lifetimes), where clause, or lifetime bound that could
+/// be `'static`.
+pub(crate) fn check_signature(sig: &Signature, attr_name: &str) -> Result<(), Error> {
+    let kind = if attr_name == "methods" {
+        "method"
+    } else {
+        "function"
+    };
     if let Some(t) = &sig.asyncness {
         return Err(Error::new(
             t.span(),
-            "#[pyo2::export] can't export an async fn",
+            format!("#[pyo2::{attr_name}] can't export an async fn"),
         ));
     }
     if let Some(v) = &sig.variadic {
         return Err(Error::new(
             v.span(),
-            "#[pyo2::export] can't export a variadic function",
+            format!("#[pyo2::{attr_name}] can't export a variadic function"),
         ));
     }
     for p in &sig.generics.params {
@@ -512,8 +518,8 @@ fn check_common(function: &ItemFn) -> Result<(), Error> {
                     return Err(Error::new(
                         bound.span(),
                         format!(
-                            "#[pyo2::export] refuses `{}: 'static`: Python lends its memory for one \
-                             call only; remove the bound",
+                            "#[pyo2::{attr_name}] refuses `{}: 'static`: Python lends its memory \
+                             for one call only; remove the bound",
                             l.lifetime
                         ),
                     ));
@@ -522,8 +528,10 @@ fn check_common(function: &ItemFn) -> Result<(), Error> {
             _ => {
                 return Err(Error::new(
                     p.span(),
-                    "#[pyo2::export] can't export a generic function (a C symbol has one signature); \
-                     export one non-generic function per type",
+                    format!(
+                        "#[pyo2::{attr_name}] can't export a generic {kind} (a C symbol has one \
+                         signature); export one non-generic {kind} per type"
+                    ),
                 ));
             }
         }
@@ -531,14 +539,14 @@ fn check_common(function: &ItemFn) -> Result<(), Error> {
     if let Some(w) = &sig.generics.where_clause {
         return Err(Error::new(
             w.span(),
-            "#[pyo2::export] can't export a function with a where clause",
+            format!("#[pyo2::{attr_name}] can't export a {kind} with a where clause"),
         ));
     }
     Ok(())
 }
 
 /// Checks of the plain form, where the attribute writes the wrapper.
-fn check_signature(function: &ItemFn) -> Result<(), Error> {
+fn check_plain(function: &ItemFn) -> Result<(), Error> {
     let sig = &function.sig;
     if let Some(t) = &sig.constness {
         return Err(Error::new(

@@ -4,33 +4,11 @@
 //! each result freed as Python frees it (by the one `drop` of the outermost
 //! buffer). One test, so no other test allocates meanwhile.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering::SeqCst};
-
 use pyo2::abi::{status, OwnedBuf, Slot};
 use pyo2::{PyStr, PyVec};
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments,
-// so `System`'s guarantees are this allocator's; the counter only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(1, SeqCst);
-        // SAFETY: the caller's contract is `System.alloc`'s.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(1, SeqCst);
-        // SAFETY: `ptr` came from `alloc` above with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
 #[derive(pyo2::Record)]
 pub struct Person {
@@ -115,7 +93,7 @@ fn nothing_is_left_alive() {
     let mut slot = Slot::new();
     // One round before counting: lazily made statics (the panic machinery's) stay.
     for warm_up in [true, false] {
-        let before = LIVE.load(SeqCst);
+        let before = counting::live();
         for _ in 0..if warm_up { 1 } else { rounds } {
             for fail in 0..3 {
                 // SAFETY: a valid slot.
@@ -152,7 +130,7 @@ fn nothing_is_left_alive() {
         }
         if !warm_up {
             assert_eq!(
-                LIVE.load(SeqCst),
+                counting::live(),
                 before,
                 "live allocations after {rounds} rounds"
             );

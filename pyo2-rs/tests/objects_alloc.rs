@@ -4,32 +4,12 @@
 //! and iterators closed before and after their end. One test, so no other
 //! test allocates meanwhile.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use pyo2::abi::{live_objects, status, IterOut, OwnedBuf, Slot};
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments,
-// so `System`'s guarantees are this allocator's; the counter only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(1, SeqCst);
-        // SAFETY: the caller's contract is `System.alloc`'s.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(1, SeqCst);
-        // SAFETY: `ptr` came from `alloc` above with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
 static DROPS: AtomicUsize = AtomicUsize::new(0);
 
@@ -80,7 +60,7 @@ fn a_million_objects_leave_nothing_alive() {
     let cycles = if cfg!(miri) { 20 } else { 1_000_000 };
     let mut slot = Slot::new();
     for warm_up in [true, false] {
-        let before = LIVE.load(SeqCst);
+        let before = counting::live();
         let drops = DROPS.load(SeqCst);
         let n = if warm_up { 1 } else { cycles };
         for i in 0..n {
@@ -112,7 +92,7 @@ fn a_million_objects_leave_nothing_alive() {
             assert_eq!(live_objects(), 0);
             assert_eq!(DROPS.load(SeqCst) - drops, cycles);
             assert_eq!(
-                LIVE.load(SeqCst),
+                counting::live(),
                 before,
                 "live allocations after {cycles} cycles"
             );
