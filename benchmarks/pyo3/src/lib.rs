@@ -1,6 +1,8 @@
 //! The benchmark workloads as an idiomatic PyO3 extension: the same bodies as
 //! `benchmarks/rust`, with PyO3's own conversions.
 
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyList};
 
@@ -81,6 +83,37 @@ fn normalize_points(points: &Bound<'_, PyList>) -> PyResult<f64> {
     Ok(longest)
 }
 
+/// A counter: `add` is a `&self` method (an atomic add), as in `benchmarks/rust`.
+#[pyclass]
+struct Counter {
+    n: AtomicI64,
+}
+
+#[pymethods]
+impl Counter {
+    #[new]
+    fn new(start: i64) -> Self {
+        Counter {
+            n: AtomicI64::new(start),
+        }
+    }
+
+    /// Adds `k`; returns the new value.
+    fn add(&self, k: i64) -> i64 {
+        self.n.fetch_add(k, Relaxed).wrapping_add(k)
+    }
+}
+
+/// The sum of `f(0), f(1), …, f(n - 1)`, calling the Python callable `f`.
+#[pyfunction]
+fn call_n(n: i64, f: &Bound<'_, PyAny>) -> PyResult<i64> {
+    let mut acc = 0_i64;
+    for i in 0..n {
+        acc = acc.wrapping_add(f.call1((i,))?.extract::<i64>()?);
+    }
+    Ok(acc)
+}
+
 #[pymodule]
 fn pyo3_bench(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(add, m)?)?;
@@ -92,5 +125,7 @@ fn pyo3_bench(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(nested_sum, m)?)?;
     m.add_class::<Point>()?;
     m.add_function(wrap_pyfunction!(normalize_points, m)?)?;
+    m.add_class::<Counter>()?;
+    m.add_function(wrap_pyfunction!(call_n, m)?)?;
     Ok(())
 }

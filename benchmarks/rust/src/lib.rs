@@ -3,6 +3,8 @@
 //! and pyo2 0.1.3) and once with `#[pyo2::export]`. `benchmarks/pyo3` has
 //! the same bodies for PyO3.
 
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+
 use pyo2::{PyStr, PyVec};
 
 /// `a + b` (wrapping).
@@ -90,6 +92,88 @@ fn ex_nested_sum(rows: &[&PyVec<i64>]) -> i64 {
 #[pyo2::export]
 fn ex_normalize_points(points: &mut [Point]) -> f64 {
     normalize(points)
+}
+
+/// A counter: `add` is a `&self` method (an atomic add), the work of the
+/// method-call rows.
+#[pyo2::class]
+pub struct Counter {
+    n: AtomicI64,
+}
+
+#[pyo2::methods]
+impl Counter {
+    #[new]
+    fn new(start: i64) -> Self {
+        Counter {
+            n: AtomicI64::new(start),
+        }
+    }
+
+    /// Adds `k`; returns the new value.
+    fn add(&self, k: i64) -> i64 {
+        counter_add_to(&self.n, k)
+    }
+}
+
+/// The state of [`ex_counter_add`]: the same work as [`Counter::add`] in a free function.
+static FREE_COUNTER: AtomicI64 = AtomicI64::new(0);
+
+/// [`Counter::add`] as an exported free function (on a static counter).
+#[pyo2::export]
+fn ex_counter_add(k: i64) -> i64 {
+    counter_add_to(&FREE_COUNTER, k)
+}
+
+/// A new counter for hand-written ctypes and cffi; free it with [`counter_free`].
+#[no_mangle]
+pub extern "C" fn counter_new(start: i64) -> *mut AtomicI64 {
+    Box::into_raw(Box::new(AtomicI64::new(start)))
+}
+
+/// [`Counter::add`] on a counter made by [`counter_new`].
+///
+/// # Safety
+///
+/// `counter` comes from [`counter_new`] and was not freed.
+#[no_mangle]
+pub unsafe extern "C" fn counter_add(counter: *const AtomicI64, k: i64) -> i64 {
+    // SAFETY: the caller passes a live counter from `counter_new`.
+    counter_add_to(unsafe { &*counter }, k)
+}
+
+/// Frees a counter made by [`counter_new`].
+///
+/// # Safety
+///
+/// `counter` comes from [`counter_new`] and was not freed; it is not used after.
+#[no_mangle]
+pub unsafe extern "C" fn counter_free(counter: *mut AtomicI64) {
+    // SAFETY: the caller passes a live counter from `counter_new`, once.
+    drop(unsafe { Box::from_raw(counter) });
+}
+
+fn counter_add_to(n: &AtomicI64, k: i64) -> i64 {
+    n.fetch_add(k, Relaxed).wrapping_add(k)
+}
+
+/// The sum of `f(0), f(1), …, f(n - 1)`: `n` round trips to a C function pointer
+/// (a ctypes `CFUNCTYPE` or a cffi callback).
+#[no_mangle]
+pub extern "C" fn call_n(n: i64, f: extern "C" fn(i64) -> i64) -> i64 {
+    (0..n).fold(0, |acc, i| acc.wrapping_add(f(i)))
+}
+
+/// [`call_n`] with a scoped pyo2 callback.
+#[pyo2::export]
+fn ex_call_n(n: i64, f: &mut dyn FnMut(i64) -> i64) -> i64 {
+    (0..n).fold(0, |acc, i| acc.wrapping_add(f(i)))
+}
+
+/// [`call_n`] with a stored pyo2 callback (released when this call returns).
+#[pyo2::export]
+fn ex_call_n_stored(n: i64, f: pyo2::Callback<dyn Fn(i64) -> i64 + Send + Sync>) -> i64 {
+    (0..n).fold(0, |acc, i| acc.wrapping_add(f(i)))
 }
 
 fn normalize(points: &mut [Point]) -> f64 {
