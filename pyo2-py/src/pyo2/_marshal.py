@@ -40,8 +40,9 @@ import sys
 from array import array
 from collections import deque
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, Callable
 
+from . import _callbacks
 from ._convert import Where, read_scalars, scalar, scalar_items, show, text
 from ._signature import MAX_DEPTH
 from ._types import (
@@ -53,6 +54,9 @@ from ._types import (
     PYSTR,
     SCALARS,
     U8,
+    CallbackT,
+    OArr,
+    ORec,
     OVec,
     Param,
     Rich,
@@ -402,6 +406,10 @@ class Marshal:
         self.in_place = False
         #: The write-backs of ``&mut`` records (:class:`pyo2._records.RecordBack`).
         self.backs: list[Any] = []
+        #: ``(ctx, stored)`` of each callable passed (see :mod:`pyo2._callbacks`).
+        self.callbacks: list[tuple[int, bool]] = []
+        #: Structured numpy arrays lent so far: ``(start, end, mutable, where)``.
+        self.spans: list[tuple[int, int, bool, Where]] = []
 
     # -- step A ------------------------------------------------------------
 
@@ -419,6 +427,8 @@ class Marshal:
             self.where(name, t).fail(type(error), "", str(error))
         if isinstance(t, Rich):
             return self.rich(t, value, name)
+        if isinstance(t, CallbackT):
+            return _callbacks.argument(t, value, self, self.where(name, t))
         where = self.where(name, t)
         mark = (len(self.nodes), len(self.blocks), dict(self.lent))
         self.pending = []
@@ -456,8 +466,10 @@ class Marshal:
         where = self.where(name, t)
         rec = getattr(t.t, "record", None)
         if mode in ("slice", "mslice") and records._ndarray(value):
-            return self._structured(t, value, where, records)
+            return self._structured(t, value, name, where, records)
         if mode in {"own", "oslice"} or (mode == "slice" and rec is not None):
+            if mode == "slice" and issubclass(type(value), list):
+                self._lend(value, False, where, "")  # the same list as a &mut too is refused
             kept = t.t if mode == "own" else OVec(t.t)
             address: int = packer.top(kept, value, name)
             self.keep.append(packer.keep)
@@ -499,12 +511,24 @@ class Marshal:
             header, address = packer.alloc(HEADER_SIZE)
             struct.pack_into("@PN", header, 0, base if items else 0, len(items))
             container = value
+        # Every record lent &mut (nested ones too) once in the call: written
+        # back twice, one of Rust's two values would be lost.
+        lent = self.lent
+        for obj, _, _ in packer.snaps[1:] if mode == "mut" else packer.snaps:
+            if id(obj) in lent:
+                where.fail(
+                    ValueError,
+                    "",
+                    f"the same {type(obj).__name__} is given twice where one is &mut (nested in another "
+                    "record, or in another parameter); Rust forbids aliasing a &mut (pass a copy)",
+                )
+            lent[id(obj)] = True
         packed = ctypes.string_at(ctypes.addressof(buf), rec.size * len(items))
         self.keep.append(packer.keep)
         self.backs.append(records.RecordBack(self.function, rec, buf, packed, items, container, packer.snaps))
         return address
 
-    def _structured(self, t: Rich, value: Any, where: Where, records: Any) -> int:
+    def _structured(self, t: Rich, value: Any, name: str, where: Where, records: Any) -> int:
         """A numpy structured array lent in place, zero copy (its dtype must be the record's)."""
         rec = t.t.record
         if not rec.plain:
@@ -523,9 +547,31 @@ class Marshal:
             where.fail(TypeError, "", "pass a 1-dimensional C-contiguous array")
         if t.mutable and not value.flags.writeable:
             where.fail(TypeError, "", f"got a read-only array; {t} needs a writable one")
-        self._lend(value, t.mutable, where, "")
         n = len(value)
-        header = array(WORD, [value.ctypes.data if n else 0, n])
+        start = value.ctypes.data if n else 0
+        if start % rec.align:
+            # A Rust slice of misaligned records is undefined behaviour.
+            where.fail(
+                TypeError,
+                "",
+                f"the array's data (at {start:#x}) is not aligned for {rec.name} (alignment {rec.align}); "
+                "pass an aligned copy (numpy.require(a, requirements='A'))",
+            )
+        end = start + n * rec.size
+        for s, e, mutable, other in self.spans:
+            if start < e and s < end and (mutable or t.mutable):
+                where.fail(
+                    ValueError,
+                    "",
+                    f"its array shares memory with parameter {other.param} ({other.rtype}), and one of "
+                    "them is &mut; Rust forbids aliasing a &mut (pass a copy, or slices that don't overlap)",
+                )
+        self._lend(value, t.mutable, where, "")
+        if n and rec.bools:
+            _check_record_bools(rec, value, name, where)
+        if n:
+            self.spans.append((start, end, t.mutable, where))
+        header = array(WORD, [start, n])
         self.keep += [header, value]
         self.in_place = True
         address: int = header.buffer_info()[0]
@@ -833,13 +879,19 @@ class Marshal:
             from ._records import apply_records
 
             assignments = [a for back in self.backs for a in back.prepare()]
-            self._write_back_lists()
-            apply_records(self.function, assignments)
+            # The records are set once every list has passed its check, and
+            # before any list is written: a setter that raises (a frozen
+            # dataclass) leaves every argument as it was.
+            self._write_back_lists(lambda: apply_records(self.function, assignments))
         else:
             self._write_back_lists()
 
-    def _write_back_lists(self) -> None:
+    def _write_back_lists(self, records: Callable[[], None] | None = None) -> None:
+        """Write the lists and buffers back; ``records`` (the records'
+        write-back) runs after their checks, before their writes."""
         if not self.nodes:
+            if records is not None:
+                records()
             return
         headers_before, pointers_before = self.before
         values = self.headers.tolist()
@@ -899,7 +951,7 @@ class Marshal:
                 if elem is BOOL and data.translate(None, b"\x00\x01"):
                     raise ValueError(f"{self.function}(): Rust pointed a bool view at bytes not 0 or 1")
                 copies.append(self._copy_back(node, data) if kind is _COPYBACK else (node.obj, data))
-        apply(self.function, updates, copies)
+        apply(self.function, updates, copies, records)
 
     def _slots_moved(self, node: _Node, before: array[int] | None) -> bool:
         """Whether Rust changed any element pointer of the nested view ``node``."""
@@ -920,6 +972,8 @@ class Marshal:
 
     def release(self) -> None:
         """Drop every export and C buffer of this call (buffers can resize again)."""
+        if self.callbacks:
+            _callbacks.forget(self.callbacks, sent=True)
         self.keep.clear()
         self.backs.clear()
         for node in self.nodes:
@@ -972,8 +1026,16 @@ def _refuse_overlaps(ranges: list[tuple[int, int, _Node]]) -> None:
                 )
 
 
-def apply(function: str, updates: list[tuple[Any, Any, Any]], copies: list[tuple[Any, Any]]) -> None:
+def apply(
+    function: str,
+    updates: list[tuple[Any, Any, Any]],
+    copies: list[tuple[Any, Any]],
+    before: Callable[[], None] | None = None,
+) -> None:
     """Write everything computed: list contents and buffer copies; all or nothing.
+
+    ``before`` runs once every check passed, before any write (the records'
+    write-back, which undoes itself if it raises).
 
     ``updates`` are ``(list, items it held when converted, new items)``. Each
     list must still hold those items: if another thread (or a side effect of
@@ -995,6 +1057,8 @@ def apply(function: str, updates: list[tuple[Any, Any, Any]], copies: list[tuple
                 f"{function}(): a list passed for a &mut parameter was changed during the call "
                 "(by another thread, or while its items were converted); nothing was written back"
             )
+    if before is not None:
+        before()
     objs = [obj for obj, _, _ in updates]
     olds = list(map(list.copy, objs))  # noqa: F841 - keeps the old items alive until every write is done
     arrays = [(t, s, ctypes.sizeof(t)) for t, s in copies if isinstance(t, ctypes.Array)]
@@ -1090,6 +1154,35 @@ def _check_bools(data: bytearray, where: Where, path: str) -> None:
     if data.translate(None, b"\x00\x01"):
         i = next(i for i, byte in enumerate(data) if byte > 1)
         where.fail(ValueError, f"{path}[{i}]", f"{data[i]} is not a bool (a bool buffer holds only 0 and 1)")
+
+
+def _bool_leaves(t: Any, off: int, path: str, out: list[tuple[int, str]]) -> None:
+    """The offsets and paths of the ``bool`` leaves of a plain record field (type ``t``)."""
+    if t is BOOL:
+        out.append((off, path))
+    elif isinstance(t, OArr):
+        from ._records import out_layout
+
+        size = out_layout(t.elem)[0]
+        for i in range(t.n):
+            _bool_leaves(t.elem, off + i * size, f"{path}[{i}]", out)
+    elif isinstance(t, ORec):
+        for f in t.record.fields:
+            _bool_leaves(f.t, off + f.off, f"{path}.{f.name}", out)
+
+
+def _check_record_bools(rec: Any, value: Any, name: str, where: Where) -> None:
+    """Raise ``ValueError`` (naming the record and field) unless every ``bool``
+    of the structured array ``value`` is 0 or 1 (Rust's other values are UB)."""
+    leaves: list[tuple[int, str]] = []
+    for f in rec.fields:
+        _bool_leaves(f.t, f.off, f".{f.name}", leaves)
+    data = memoryview(value.view("u1").reshape(-1))
+    for off, path in leaves:
+        column = bytes(data[off :: rec.size])
+        if column.translate(None, b"\x00\x01"):
+            i = next(i for i, byte in enumerate(column) if byte > 1)
+            where.fail(ValueError, "", f"{name}[{i}]{path} (bool): {column[i]} is not a bool (0 or 1)")
 
 
 def _check_utf8(data: Any, where: Where, path: str) -> None:
