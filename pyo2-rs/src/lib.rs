@@ -299,13 +299,14 @@ pub use pyo2_macros::export;
 /// Record names are unique in a library: the descriptor symbol
 /// `__pyo2_record__NAME` is defined once, so two records named alike in
 /// one crate don't compile, and in two crates linked into one library they
-/// fail to link (rename one). (Not a `compile_fail` doctest: the error
-/// comes from code generation, which Miri's run of the doctests skips.)
+/// fail to link (rename one): the error comes from code generation, so
+/// `cargo check` doesn't show it, `cargo build` does:
 ///
-/// ```ignore
-/// // error: symbol `__pyo2_record__Same` is already defined
+/// ```text
 /// mod a { #[derive(pyo2::Record)] pub struct Same { pub x: u8 } }
 /// mod b { #[derive(pyo2::Record)] pub struct Same { pub y: u8 } }
+///
+/// error: symbol `__pyo2_record__Same` is already defined
 /// ```
 #[doc(inline)]
 pub use pyo2_macros::Record;
