@@ -468,10 +468,14 @@ class Marshal:
         if mode in ("slice", "mslice") and records._ndarray(value):
             return self._structured(t, value, name, where, records)
         if mode in {"own", "oslice"} or (mode == "slice" and rec is not None):
-            if mode == "slice" and issubclass(type(value), list):
+            listed = mode != "own" and issubclass(type(value), list)
+            if listed and mode == "slice":
                 self._lend(value, False, where, "")  # the same list as a &mut too is refused
+            before = list.copy(value) if listed else None
             kept = t.t if mode == "own" else OVec(t.t)
             address: int = packer.top(kept, value, name)
+            if before is not None:
+                _unchanged(self.function, value, before)
             self.keep.append(packer.keep)
             return address
         if mode == "ref":
@@ -499,22 +503,33 @@ class Marshal:
                 )
             self._lend(value, True, where, "")
             items = list.copy(value)
-            if len(set(map(id, items))) != len(items):
+            item_ids = dict.fromkeys(map(id, items), True)
+            if len(item_ids) != len(items):
                 where.fail(
                     ValueError,
                     "",
                     f"the same {rec.name} appears twice in the list; Rust forbids aliasing a &mut",
                 )
-            rows = [packer.fields(rec, item, f"{name}[{i}]") for i, item in enumerate(items)]
-            buf, base = packer.alloc(rec.size * len(items))
-            packer.pack_plain(rec, rows, items, name, buf, 0, indexed=True)
+            buf, base = packer.plain_list(rec, items, name)
+            _unchanged(self.function, value, items)
             header, address = packer.alloc(HEADER_SIZE)
             struct.pack_into("@PN", header, 0, base if items else 0, len(items))
             container = value
         # Every record lent &mut (nested ones too) once in the call: written
         # back twice, one of Rust's two values would be lost.
         lent = self.lent
-        for obj, _, _ in packer.snaps[1:] if mode == "mut" else packer.snaps:
+        snapped = packer.snaps[1:] if mode == "mut" else packer.snaps
+        if packer.uniform is not None:  # the items alone, each once (checked above)
+            fresh = item_ids
+        else:
+            ids = [id(obj) for obj, _, _ in snapped]
+            fresh = dict.fromkeys(ids, True)
+            if len(fresh) != len(ids):
+                fresh = {}
+        if fresh and lent.keys().isdisjoint(fresh.keys()):
+            lent.update(fresh)
+            snapped = []  # every one checked at once
+        for obj, _, _ in snapped:
             if id(obj) in lent:
                 where.fail(
                     ValueError,
@@ -525,7 +540,11 @@ class Marshal:
             lent[id(obj)] = True
         packed = ctypes.string_at(ctypes.addressof(buf), rec.size * len(items))
         self.keep.append(packer.keep)
-        self.backs.append(records.RecordBack(self.function, rec, buf, packed, items, container, packer.snaps))
+        self.backs.append(
+            records.RecordBack(
+                self.function, rec, buf, packed, items, container, packer.snaps, packer.uniform
+            )
+        )
         return address
 
     def _structured(self, t: Rich, value: Any, name: str, where: Where, records: Any) -> int:
@@ -1154,6 +1173,16 @@ def _check_bools(data: bytearray, where: Where, path: str) -> None:
     if data.translate(None, b"\x00\x01"):
         i = next(i for i, byte in enumerate(data) if byte > 1)
         where.fail(ValueError, f"{path}[{i}]", f"{data[i]} is not a bool (a bool buffer holds only 0 and 1)")
+
+
+def _unchanged(function: str, value: list[Any], items: list[Any]) -> None:
+    """Raise ``RuntimeError`` unless the list ``value`` still holds ``items``
+    (converting its records ran their getters, or another thread ran)."""
+    if list.__len__(value) != len(items) or not all(map(operator.is_, list.copy(value), items)):
+        raise RuntimeError(
+            f"{function}(): a list of records changed while it was converted (by a record's getter, "
+            "or another thread); Rust was not called"
+        )
 
 
 def _bool_leaves(t: Any, off: int, path: str, out: list[tuple[int, str]]) -> None:
