@@ -42,7 +42,6 @@ from collections import deque
 from itertools import chain, repeat
 from typing import Any, Callable
 
-from . import _callbacks
 from ._convert import Where, read_scalars, scalar, scalar_items, show, text
 from ._signature import MAX_DEPTH
 from ._types import (
@@ -54,7 +53,6 @@ from ._types import (
     PYSTR,
     SCALARS,
     U8,
-    CallbackT,
     OArr,
     ORec,
     OVec,
@@ -406,8 +404,6 @@ class Marshal:
         self.in_place = False
         #: The write-backs of ``&mut`` records (:class:`pyo2._records.RecordBack`).
         self.backs: list[Any] = []
-        #: ``(ctx, stored)`` of each callable passed (see :mod:`pyo2._callbacks`).
-        self.callbacks: list[tuple[int, bool]] = []
         #: Structured numpy arrays lent so far: ``(start, end, mutable, where)``.
         self.spans: list[tuple[int, int, bool, Where]] = []
 
@@ -427,8 +423,6 @@ class Marshal:
             self.where(name, t).fail(type(error), "", str(error))
         if isinstance(t, Rich):
             return self.rich(t, value, name)
-        if isinstance(t, CallbackT):
-            return _callbacks.argument(t, value, self, self.where(name, t))
         where = self.where(name, t)
         mark = (len(self.nodes), len(self.blocks), dict(self.lent))
         self.pending = []
@@ -503,14 +497,15 @@ class Marshal:
                 )
             self._lend(value, True, where, "")
             items = list.copy(value)
-            item_ids = dict.fromkeys(map(id, items), True)
-            if len(item_ids) != len(items):
+            if len(set(map(id, items))) != len(items):
                 where.fail(
                     ValueError,
                     "",
                     f"the same {rec.name} appears twice in the list; Rust forbids aliasing a &mut",
                 )
-            buf, base = packer.plain_list(rec, items, name)
+            rows = [packer.fields(rec, item, f"{name}[{i}]") for i, item in enumerate(items)]
+            buf, base = packer.alloc(rec.size * len(items))
+            packer.pack_plain(rec, rows, items, name, buf, 0, indexed=True)
             _unchanged(self.function, value, items)
             header, address = packer.alloc(HEADER_SIZE)
             struct.pack_into("@PN", header, 0, base if items else 0, len(items))
@@ -518,18 +513,7 @@ class Marshal:
         # Every record lent &mut (nested ones too) once in the call: written
         # back twice, one of Rust's two values would be lost.
         lent = self.lent
-        snapped = packer.snaps[1:] if mode == "mut" else packer.snaps
-        if packer.uniform is not None:  # the items alone, each once (checked above)
-            fresh = item_ids
-        else:
-            ids = [id(obj) for obj, _, _ in snapped]
-            fresh = dict.fromkeys(ids, True)
-            if len(fresh) != len(ids):
-                fresh = {}
-        if fresh and lent.keys().isdisjoint(fresh.keys()):
-            lent.update(fresh)
-            snapped = []  # every one checked at once
-        for obj, _, _ in snapped:
+        for obj, _, _ in packer.snaps[1:] if mode == "mut" else packer.snaps:
             if id(obj) in lent:
                 where.fail(
                     ValueError,
@@ -540,11 +524,7 @@ class Marshal:
             lent[id(obj)] = True
         packed = ctypes.string_at(ctypes.addressof(buf), rec.size * len(items))
         self.keep.append(packer.keep)
-        self.backs.append(
-            records.RecordBack(
-                self.function, rec, buf, packed, items, container, packer.snaps, packer.uniform
-            )
-        )
+        self.backs.append(records.RecordBack(self.function, rec, buf, packed, items, container, packer.snaps))
         return address
 
     def _structured(self, t: Rich, value: Any, name: str, where: Where, records: Any) -> int:
@@ -991,8 +971,6 @@ class Marshal:
 
     def release(self) -> None:
         """Drop every export and C buffer of this call (buffers can resize again)."""
-        if self.callbacks:
-            _callbacks.forget(self.callbacks, sent=True)
         self.keep.clear()
         self.backs.clear()
         for node in self.nodes:
