@@ -497,15 +497,14 @@ class Marshal:
                 )
             self._lend(value, True, where, "")
             items = list.copy(value)
-            if len(set(map(id, items))) != len(items):
+            item_ids = dict.fromkeys(map(id, items), True)
+            if len(item_ids) != len(items):
                 where.fail(
                     ValueError,
                     "",
                     f"the same {rec.name} appears twice in the list; Rust forbids aliasing a &mut",
                 )
-            rows = [packer.fields(rec, item, f"{name}[{i}]") for i, item in enumerate(items)]
-            buf, base = packer.alloc(rec.size * len(items))
-            packer.pack_plain(rec, rows, items, name, buf, 0, indexed=True)
+            buf, base = packer.plain_list(rec, items, name)
             _unchanged(self.function, value, items)
             header, address = packer.alloc(HEADER_SIZE)
             struct.pack_into("@PN", header, 0, base if items else 0, len(items))
@@ -513,7 +512,18 @@ class Marshal:
         # Every record lent &mut (nested ones too) once in the call: written
         # back twice, one of Rust's two values would be lost.
         lent = self.lent
-        for obj, _, _ in packer.snaps[1:] if mode == "mut" else packer.snaps:
+        snapped = packer.snaps[1:] if mode == "mut" else packer.snaps
+        if packer.uniform is not None:  # the items alone, each once (checked above)
+            fresh = item_ids
+        else:
+            ids = [id(obj) for obj, _, _ in snapped]
+            fresh = dict.fromkeys(ids, True)
+            if len(fresh) != len(ids):
+                fresh = {}
+        if fresh and lent.keys().isdisjoint(fresh.keys()):
+            lent.update(fresh)
+            snapped = []  # every one checked at once
+        for obj, _, _ in snapped:
             if id(obj) in lent:
                 where.fail(
                     ValueError,
@@ -524,7 +534,11 @@ class Marshal:
             lent[id(obj)] = True
         packed = ctypes.string_at(ctypes.addressof(buf), rec.size * len(items))
         self.keep.append(packer.keep)
-        self.backs.append(records.RecordBack(self.function, rec, buf, packed, items, container, packer.snaps))
+        self.backs.append(
+            records.RecordBack(
+                self.function, rec, buf, packed, items, container, packer.snaps, packer.uniform
+            )
+        )
         return address
 
     def _structured(self, t: Rich, value: Any, name: str, where: Where, records: Any) -> int:

@@ -23,10 +23,13 @@ Imports point down: :mod:`pyo2._runtime`, :mod:`pyo2._abi` and
 from __future__ import annotations
 
 import ctypes
+import math
 import operator
 import struct
 import sys
-from itertools import starmap
+from collections import deque
+from itertools import chain, compress, repeat, starmap
+from types import MemberDescriptorType
 from typing import Any, Callable, NoReturn
 
 from ._convert import read_scalars, scalar, show, text
@@ -703,6 +706,117 @@ def check_scalar(t: Scalar, value: Any, path: str) -> Any:
     _bad(type(error), path, t, str(error))
 
 
+# -- Lists of plain records at C speed --------------------------------------
+
+#: A class' own attributes and MRO, read past any metaclass.
+_TYPE_DICT = type.__dict__["__dict__"].__get__
+_TYPE_MRO = type.__dict__["__mro__"].__get__
+_TYPE_FLAGS = type.__dict__["__flags__"].__get__
+_TYPE_DICTOFFSET = type.__dict__["__dictoffset__"].__get__
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
+_OBJECT_GETATTRIBUTE = object.__dict__["__getattribute__"]
+_OBJECT_SETATTR = object.__dict__["__setattr__"]
+#: Class attributes a field may shadow (a dataclass' defaults): values, not descriptors.
+_CLASS_VALUES = (int, float, bool, str, bytes, type(None))
+
+
+def _plain_class(cls: type, names: tuple[str, ...]) -> bool:
+    """Whether reading and setting ``names`` on an instance of ``cls`` runs no Python code and
+    can't fail once read.
+
+    ``cls`` and its bases are classes made by class statements (no built-in
+    or C type but ``object``); attribute access is ``object``'s own (no
+    ``__getattribute__``, ``__getattr__`` or ``__setattr__``); each name is a
+    slot of the class, or, with instances having a ``__dict__``, absent from
+    the class or a plain value there (a dataclass default). What the class
+    says is read past its metaclass.
+    """
+    try:
+        mro = _TYPE_MRO(cls)
+        if any(b is not object and not _TYPE_FLAGS(b) & _HEAPTYPE for b in mro):
+            return False
+        dicts = [_TYPE_DICT(b) for b in mro]
+        has_dict = _TYPE_DICTOFFSET(cls) != 0
+    except (TypeError, AttributeError):  # pragma: no cover - not a class
+        return False
+
+    def lookup(name: str) -> Any:
+        for d in dicts:
+            if name in d:
+                return d[name]
+        return _MISSING
+
+    if (
+        lookup("__getattribute__") is not _OBJECT_GETATTRIBUTE
+        or lookup("__setattr__") is not _OBJECT_SETATTR
+        or lookup("__getattr__") is not _MISSING
+    ):
+        return False
+    for name in names:
+        attr = lookup(name)
+        if type(attr) is MemberDescriptorType:
+            continue
+        if not has_dict or (attr is not _MISSING and type(attr) not in _CLASS_VALUES):
+            return False
+    return True
+
+
+def _uniform_getter(rec: RecordType, cls: type) -> tuple[str, Callable[[Any], Any]] | None:
+    """How to read every field of a ``cls`` for ``rec`` at C speed, ``(kind, getter)``
+    (as :func:`read_fields` would name the kind), or None if it may run Python code."""
+    if cls is dict:
+        return "dict", operator.itemgetter(*rec.names)
+    if issubclass(cls, Record) and cls is not rec.cls:
+        return None  # another record class: the item-by-item path judges it
+    if issubclass(cls, (dict, tuple, list, str, bytes, bytearray, int, float, complex, type(None))):
+        return None
+    if not _plain_class(cls, rec.names):
+        return None
+    return ("slots" if cls is rec.cls else "attr"), rec.getter
+
+
+def _uniform_rows(
+    rec: RecordType, items: list[Any], mutable: bool
+) -> tuple[str, list[tuple[Any, ...]]] | None:
+    """``(kind, rows)``: the field values of every item of a list of one flat
+    plain record, read at C speed; None when the list takes the item-by-item
+    path (items of several types, of a class whose attributes may run
+    Python code, a missing field, a tuple for ``&mut``...)."""
+    if not rec.flat or not rec.names or not items:
+        return None
+    types = set(map(type, items))
+    if len(types) != 1:
+        return None
+    (cls,) = types
+    width = len(rec.names)
+    if cls is tuple:
+        if mutable or list(map(len, items)).count(width) != len(items):
+            return None
+        return "tuple", items
+    how = _uniform_getter(rec, cls)
+    if how is None:
+        return None
+    kind, getter = how
+    try:
+        got = list(map(getter, items))
+    except Exception:  # a missing field (or a slot of another class): named item by item
+        return None
+    return kind, (got if width > 1 else list(zip(got)))
+
+
+def _pack_rows(rec: RecordType, rows: list[tuple[Any, ...]]) -> bytes:
+    """The rows of a flat plain record packed (``struct.error`` and the like if one doesn't pack).
+
+    ``bool`` fields take only ``True`` and ``False`` here (``struct`` would take
+    any object); an ``int`` 0 or 1 is for the item-by-item path.
+    """
+    assert rec.struct is not None
+    for k in rec.bools:
+        if set(map(type, map(operator.itemgetter(k), rows))) != {bool}:
+            raise struct.error("not a bool")
+    return b"".join(starmap(rec.struct.pack, rows))
+
+
 class Packer:
     """Lays out ``In`` mirrors in memory Python owns, kept alive by ``keep``.
 
@@ -712,8 +826,11 @@ class Packer:
 
     def __init__(self) -> None:
         self.keep: list[Any] = []
-        #: For ``&mut``: per record object, ``(obj, kind, raw values, leaf values)``.
+        #: For ``&mut``: per record object, ``(obj, kind, raw values)``.
         self.snaps: list[tuple[Any, str, list[Any]]] | None = None
+        #: For a ``&mut`` list packed by :meth:`plain_list`'s fast path: how
+        #: every item was read and the rows read (``snaps`` is then empty).
+        self.uniform: tuple[str, list[tuple[Any, ...]]] | None = None
 
     def alloc(self, size: int) -> tuple[Any, int]:
         buf = (ctypes.c_char * max(size, 1))()
@@ -846,15 +963,40 @@ class Packer:
             _bad(TypeError, path, OVec(elem), f"got {show(value)}, expected a list")
         size = in_layout(elem)[0]
         if isinstance(elem, ORec) and elem.record.plain:
-            rec = elem.record
-            rows = [self.fields(rec, item, f"{path}[{i}]") for i, item in enumerate(items)]
-            buf, address = self.alloc(len(items) * size)
-            self.pack_plain(rec, rows, items, path, buf, 0, indexed=True)
+            buf, address = self.plain_list(elem.record, items, path)
             return (address if items else 0), len(items)
         buf, address = self.alloc(len(items) * size)
         for i, item in enumerate(items):
             self.write(elem, item, buf, i * size, f"{path}[{i}]")
         return (address if items else 0), len(items)
+
+    def plain_list(self, rec: RecordType, items: list[Any], path: str) -> tuple[Any, int]:
+        """Lay out the plain records ``items`` (a list's items): the buffer and its address.
+
+        Items of one exact type whose fields can be read with no Python code
+        running (see :func:`_uniform_rows`) are read by one ``attrgetter`` (or
+        ``itemgetter``) each and packed by one ``struct.Struct``, at C speed.
+        Anything else, or anything that doesn't pack, is read and checked item
+        by item, which names the bad one.
+        """
+        mutable = self.snaps is not None
+        fast = _uniform_rows(rec, items, mutable)
+        if fast is not None:
+            kind, rows = fast
+            try:
+                data = _pack_rows(rec, rows)
+            except (struct.error, TypeError, OverflowError, ValueError):
+                pass
+            else:
+                buf = (ctypes.c_char * len(data)).from_buffer_copy(data)
+                self.keep.append(buf)
+                if mutable:
+                    self.uniform = (kind, rows)
+                return buf, ctypes.addressof(buf)
+        values = [self.fields(rec, item, f"{path}[{i}]") for i, item in enumerate(items)]
+        buf, address = self.alloc(len(items) * rec.size)
+        self.pack_plain(rec, values, items, path, buf, 0, indexed=True)
+        return buf, address
 
     def pack_plain(  # noqa: PLR0917
         self,
@@ -969,9 +1111,11 @@ class RecordBack:
     """What a ``&mut`` record, or list of records, needs after the call.
 
     ``snaps``: per record object converted (nested ones too, in conversion
-    order), ``(obj, kind, raw field values)``; ``buf``: the packed records,
-    ``packed`` their bytes before the call; ``items``: the top-level objects
-    (a list's items), ``container``: the list (or None).
+    order), ``(obj, kind, raw field values)``; or, for a list packed at C
+    speed (:meth:`Packer.plain_list`), ``uniform``: how every item was read
+    and its row of field values (``snaps`` is then empty). ``buf``: the
+    packed records, ``packed`` their bytes before the call; ``items``: the
+    top-level objects (a list's items), ``container``: the list (or None).
     """
 
     def __init__(  # noqa: PLR0917
@@ -983,6 +1127,7 @@ class RecordBack:
         items: list[Any],
         container: Any,
         snaps: list[tuple[Any, str, list[Any]]],
+        uniform: tuple[str, list[tuple[Any, ...]]] | None = None,
     ) -> None:
         self.function = function
         self.rec = rec
@@ -990,11 +1135,13 @@ class RecordBack:
         self.packed = packed
         self.items = items
         self.container = container
-        self.snaps = {id(obj): (obj, kind, values) for obj, kind, values in snaps}
+        self.snaps = snaps
+        self.uniform = uniform
 
     def prepare(self) -> list[tuple[Any, str, str, Any]]:
-        """The assignments to make (``(obj, kind, field, value)``); raise
-        ``RuntimeError`` if an object changed during the call."""
+        """The assignments to make (``(obj, kind, field, value)``, or a
+        column for :func:`apply_records`); raise ``RuntimeError`` if an
+        object changed during the call."""
         data = ctypes.string_at(ctypes.addressof(self.buf), len(self.packed)) if self.packed else b""
         if data == self.packed:
             return []
@@ -1002,9 +1149,7 @@ class RecordBack:
         size = rec.size
         if self.container is not None:
             now = self.container
-            if list.__len__(now) != len(self.items) or any(
-                a is not b for a, b in zip(list.copy(now), self.items)
-            ):
+            if list.__len__(now) != len(self.items) or not all(map(operator.is_, list.copy(now), self.items)):
                 raise RuntimeError(
                     f"{self.function}(): a list of {rec.name} passed for a &mut parameter was changed "
                     "during the call; nothing was written back"
@@ -1013,32 +1158,77 @@ class RecordBack:
         if rec.flat:
             self._flat(data, out)
             return out
+        by_id = {id(obj): (obj, kind, values) for obj, kind, values in self.snaps}
         for i, obj in enumerate(self.items):
             chunk = data[i * size : (i + 1) * size]
             if chunk == self.packed[i * size : (i + 1) * size]:
                 continue
-            self._diff(rec, obj, chunk, self.packed[i * size : (i + 1) * size], 0, out)
+            self._diff(rec, obj, chunk, self.packed[i * size : (i + 1) * size], 0, out, by_id)
         return out
 
     def _flat(self, data: bytes, out: list[tuple[Any, str, str, Any]]) -> None:
-        """:meth:`prepare` for records of scalars only: rows unpacked at C speed."""
+        """:meth:`prepare` for records of scalars only, at C speed: each field
+        read as a column of every record (before and after the call),
+        compared whole, and the changed values set in columns."""
         rec = self.rec
-        assert rec.struct is not None
-        unpack = rec.struct.iter_unpack
-        size = rec.size
-        names = rec.names
-        snaps = self.snaps
-        packed = self.packed
-        for i, (obj, new, old) in enumerate(zip(self.items, unpack(data), unpack(packed))):
-            if new == old or data[i * size : (i + 1) * size] == packed[i * size : (i + 1) * size]:
-                continue
-            _, kind, snap = snaps[id(obj)]
+        items = self.items
+        news = _unpack_columns(rec, data)
+        olds = _unpack_columns(rec, self.packed)
+        masks = [list(map(operator.ne, new, old)) for new, old in zip(news, olds)]
+        for k, f in enumerate(rec.fields):
+            # A NaN that stays NaN (its bits may differ) is not a change.
+            if f.t.kind == "float" and any(map(math.isnan, compress(news[k], masks[k]))):  # type: ignore[union-attr]
+                masks[k] = [
+                    m and not (math.isnan(a) and math.isnan(b)) for m, a, b in zip(masks[k], news[k], olds[k])
+                ]
+        rows = masks[0] if len(masks) == 1 else list(map(any, zip(*masks)))
+        if not any(rows):
+            return
+        objs = list(compress(items, rows))
+        if self.uniform is not None:  # a flat record's rows are its items', in order
+            kinds = [self.uniform[0]] * len(objs)
+            snaps = list(compress(self.uniform[1], rows))
+        else:
+            triples = list(compress(self.snaps, rows))
+            kinds = [k for _, k, _ in triples]
+            snaps = [tuple(v) for _, _, v in triples]
+        if self._untouched(objs, kinds, snaps):
+            setter = dict.__setitem__ if kinds[0] == "dict" else object.__setattr__
+            for name, mask, new in zip(rec.names, masks, news):
+                if any(mask):
+                    out.append(
+                        (setter, _COLUMN, name, (list(compress(items, mask)), list(compress(new, mask))))
+                    )
+            return
+        # Objects of several kinds, values equal but not identical, a class
+        # that may run code: checked, then set, one by one.
+        for obj, kind, snap in zip(objs, kinds, snaps):
             kind_now, now = read_fields(rec, obj)
             if kind_now != kind or not (all(map(operator.is_, snap, now)) or all(map(_same, snap, now))):
                 self._changed(rec)
-            for name, value, before in zip(names, new, old):
-                if value != before and not (value != value and before != before):  # noqa: PLR0124 (NaN)
-                    out.append((obj, kind, name, value))
+        for i, obj, kind in zip(compress(range(len(items)), rows), objs, kinds):
+            for name, mask, new in zip(rec.names, masks, news):
+                if mask[i]:
+                    out.append((obj, kind, name, new[i]))
+
+    def _untouched(self, objs: list[Any], kinds: list[str], snaps: list[tuple[Any, ...]]) -> bool:
+        """Whether ``objs`` are all of one type whose fields are set without
+        running Python code and without failing (:func:`_uniform_getter`),
+        each still holding the very values it was packed from."""
+        types = set(map(type, objs))
+        if len(types) != 1 or len(set(kinds)) != 1:
+            return False
+        (cls,) = types
+        how = _uniform_getter(self.rec, cls)
+        if how is None or how[0] != kinds[0]:
+            return False
+        try:
+            now = list(map(how[1], objs))
+        except Exception:  # a field deleted meanwhile: judged one by one
+            return False
+        if len(self.rec.names) == 1:
+            now = list(zip(now))
+        return all(map(operator.is_, chain.from_iterable(now), chain.from_iterable(snaps)))
 
     def _changed(self, rec: RecordType) -> NoReturn:
         raise RuntimeError(
@@ -1054,19 +1244,17 @@ class RecordBack:
         before: bytes,
         base: int,
         out: list[tuple[Any, str, str, Any]],
+        by_id: dict[int, tuple[Any, str, list[Any]]],
     ) -> None:
-        _, kind, old = self.snaps[id(obj)]
+        _, kind, old = by_id[id(obj)]
         kind_now, now = read_fields(rec, obj)
         if kind_now != kind or not all(map(_same, old, now)):
-            raise RuntimeError(
-                f"{self.function}(): a {rec.name} passed for a &mut parameter was changed during the call "
-                "(by another thread, or by its own attribute getters); nothing was written back"
-            )
+            self._changed(rec)
         for f, value in zip(rec.fields, old):
             t = f.t
             off = base + f.off
             if isinstance(t, ORec):
-                self._diff(t.record, value, data, before, off, out)
+                self._diff(t.record, value, data, before, off, out, by_id)
                 continue
             # Compared as packed bytes: no value's own __eq__ (which may raise
             # or lie) runs, and a field Rust didn't change keeps its object.
@@ -1075,11 +1263,50 @@ class RecordBack:
                 out.append((obj, kind, f.name, _read_plain(t, data, off)))
 
 
+#: The kind of a column assignment (see :meth:`RecordBack._flat`).
+_COLUMN = "column"
+
+
+def _unpack_columns(rec: RecordType, data: bytes) -> list[list[Any]]:
+    """The fields of the flat plain records packed in ``data``, one list per field.
+
+    Each field is read as a strided ``memoryview`` of its native type when its
+    size divides the record's and its offset (every ``struct`` code here has
+    the same native and standard size on the platforms Rust and CPython
+    share); by ``struct.iter_unpack`` otherwise.
+    """
+    view = memoryview(data)
+    columns = []
+    for f in rec.fields:
+        t = f.t
+        assert isinstance(t, Scalar)
+        code = _CODE[t.name]
+        size = struct.calcsize(code)
+        if size != t.size or rec.size % size or f.off % size:
+            break
+        columns.append(view.cast(code)[f.off // size :: rec.size // size].tolist())  # type: ignore[call-overload]
+    else:
+        return columns
+    assert rec.struct is not None
+    rows = list(rec.struct.iter_unpack(data))
+    return [list(map(operator.itemgetter(k), rows)) for k in range(len(rec.fields))]
+
+
 def apply_records(function: str, assignments: list[tuple[Any, str, str, Any]]) -> None:
-    """Make the assignments, all or nothing (undone if one of them raises)."""
+    """Make the assignments, all or nothing (undone if one of them raises).
+
+    Columns (from :meth:`RecordBack._flat`) are set last, by ``object.__setattr__`` or
+    ``dict.__setitem__`` in one C loop each: on objects whose class runs no
+    Python code to set a field (slots or an instance ``__dict__``), which
+    can't fail, so nothing after them needs undoing. The snapshots keep the
+    old values alive until the end, so no finalizer runs meanwhile.
+    """
     done: list[tuple[Any, str, str, Any]] = []
+    columns = [a for a in assignments if a[1] is _COLUMN]
     try:
         for obj, kind, name, value in assignments:
+            if kind is _COLUMN:
+                continue
             if kind == "dict":
                 old = dict.get(obj, name, _MISSING)
                 dict.__setitem__(obj, name, value)
@@ -1107,6 +1334,8 @@ def apply_records(function: str, assignments: list[tuple[Any, str, str, Any]]) -
             f"{function}(): Rust's changes can't be written back: setting {name!r} "
             f"on a {type(obj).__name__} raised {type(e).__name__}: {e}; nothing was written back"
         ) from None
+    for setter, _, name, (objs, values) in columns:
+        deque(map(setter, objs, repeat(name), values), maxlen=0)
 
 
 # ---------------------------------------------------------------------------
