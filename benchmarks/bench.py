@@ -80,6 +80,7 @@ def hand_ctypes() -> dict[str, Any]:
         ("bytes_sum", ctypes.c_uint64, [pv]),
         ("nested_sum", ctypes.c_int64, [pv]),
         ("normalize_points", ctypes.c_double, [pv]),
+        ("rotate_points", None, [pv]),
     ]:
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = restype, argtypes
@@ -124,6 +125,13 @@ def hand_ctypes() -> dict[str, Any]:
             p.x, p.y = c.x, c.y
         return longest
 
+    def rotate_list(points: list[PyPoint]) -> None:
+        n = len(points)
+        arr = (PointC * n)(*[(p.x, p.y) for p in points])  # type: ignore[misc]  # tuples init structs
+        f["rotate_points"](byref(PyVecC(ctypes.addressof(arr), n)))
+        for p, c in zip(points, arr):
+            p.x, p.y = c.x, c.y
+
     def normalize_numpy(arr: Any) -> float:
         return float(f["normalize_points"](byref(PyVecC(arr.ctypes.data, len(arr)))))
 
@@ -131,6 +139,8 @@ def hand_ctypes() -> dict[str, Any]:
         "add": f["add"],
         "points": normalize_list,
         "points args": py_points,
+        "rotate": rotate_list,
+        "rotate args": py_points,
         "points numpy": normalize_numpy,
         "points numpy args": numpy_points,
         "sum": sum_list,
@@ -160,6 +170,7 @@ def cffi_abi() -> dict[str, Any]:
         typedef struct { double x, y; } Point;
         typedef struct { Point *ptr; size_t len; } VecPoint;
         double normalize_points(VecPoint *);
+        void rotate_points(VecPoint *);
         """
     )
     lib = ffi.dlopen(str(LIB))
@@ -190,6 +201,13 @@ def cffi_abi() -> dict[str, Any]:
             p.x, p.y = c.x, c.y
         return longest
 
+    def rotate_list(points: list[PyPoint]) -> None:
+        n = len(points)
+        data = ffi.new("Point[]", [(p.x, p.y) for p in points])
+        lib.rotate_points(ffi.new("VecPoint *", (data, n)))
+        for p, c in zip(points, data):
+            p.x, p.y = c.x, c.y
+
     def normalize_numpy(arr: Any) -> float:
         data = ffi.cast("Point *", ffi.from_buffer(arr, require_writable=True))
         return float(lib.normalize_points(ffi.new("VecPoint *", (data, len(arr)))))
@@ -198,6 +216,8 @@ def cffi_abi() -> dict[str, Any]:
         "add": lib.add,
         "points": normalize_list,
         "points args": py_points,
+        "rotate": rotate_list,
+        "rotate args": py_points,
         "points numpy": normalize_numpy,
         "points numpy args": numpy_points,
         "sum": sum_list,
@@ -276,6 +296,8 @@ def pyo2_impls() -> dict[str, dict[str, Any]]:
         {
             "points": dll.ex_normalize_points,
             "points args": lambda coords: [Point(x, y) for x, y in coords],
+            "rotate": dll.ex_rotate_points,
+            "rotate args": lambda coords: [Point(x, y) for x, y in coords],
             "points numpy": dll.ex_normalize_points,
             "points numpy args": lambda coords: numpy_points(coords).astype(Point.dtype),
         }
@@ -340,6 +362,9 @@ def workloads(rng: random.Random, quick: bool) -> list[tuple[str, str, tuple[Any
     # The implementation's "points args" turns these into its own objects.
     coords = [(rng.uniform(-100, 100), rng.uniform(-100, 100)) for _ in range(100_000)]
     out.append(("normalize list[Point] n=100,000", "points", (coords,), 100_000))
+    # Normalized points stay put from the second call on (nothing to write
+    # back); a quarter turn changes every point on every call.
+    out.append(("rotate list[Point] n=100,000", "rotate", (coords,), 100_000))
     if importlib.util.find_spec("numpy"):
         out.append(("normalize numpy Point n=100,000", "points numpy", (coords,), 100_000))
     return out
@@ -412,6 +437,11 @@ def check_results(impls: dict[str, dict[str, Any]]) -> None:
             got = points.tolist() if key == "points numpy" else [(p.x, p.y) for p in points]
             if longest != 5.0 or got != [(0.6, 0.8), (0.0, 1.0), (0.0, 0.0)]:
                 raise SystemExit(f"{impl} normalized wrongly ({key}): {longest}, {got}")
+        if "rotate" in fns:
+            points = fns["rotate args"]([(3.0, 4.0), (0.0, 2.0)])
+            fns["rotate"](points)
+            if [(p.x, p.y) for p in points] != [(-4.0, 3.0), (-2.0, 0.0)]:
+                raise SystemExit(f"{impl} rotated wrongly: {[(p.x, p.y) for p in points]}")
 
 
 def main() -> None:
@@ -524,7 +554,12 @@ def goals(results: list[Row]) -> None:
         return (t[(workload, impl)] or 0) / (t[(workload, base)] or 1)
 
     checks: list[tuple[str, float, float]] = []
-    for w, limit in (("normalize list[Point] n=100,000", 1.5), ("normalize numpy Point n=100,000", 1.2)):
+    records = [
+        ("normalize list[Point] n=100,000", 1.5),
+        ("rotate list[Point] n=100,000", 1.5),
+        ("normalize numpy Point n=100,000", 1.2),
+    ]
+    for w, limit in records:
         if (w, "pyo2 exported") in t and (w, "ctypes (hand)") in t:
             checks.append((f"{w}: pyo2 exported <= {limit}x ctypes", ratio(w, "pyo2 exported"), limit))
     full = ["add(i64, i64)", "sum list[int] n=100,000", "x2 in place list[int] n=100,000"]

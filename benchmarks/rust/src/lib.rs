@@ -59,6 +59,13 @@ pub extern "C" fn normalize_points(v: &mut PyVec<Point>) -> f64 {
     normalize(v)
 }
 
+/// Turns every point a quarter turn about the origin: every call changes
+/// every point (but the origin), so every call writes every point back.
+#[no_mangle]
+pub extern "C" fn rotate_points(v: &mut PyVec<Point>) {
+    rotate(v)
+}
+
 #[pyo2::export]
 fn ex_add(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
@@ -92,6 +99,11 @@ fn ex_nested_sum(rows: &[&PyVec<i64>]) -> i64 {
 #[pyo2::export]
 fn ex_normalize_points(points: &mut [Point]) -> f64 {
     normalize(points)
+}
+
+#[pyo2::export]
+fn ex_rotate_points(points: &mut [Point]) {
+    rotate(points)
 }
 
 /// A counter: `add` is a `&self` method (an atomic add), the work of the
@@ -187,6 +199,12 @@ fn normalize(points: &mut [Point]) -> f64 {
         }
     }
     longest
+}
+
+fn rotate(points: &mut [Point]) {
+    for p in points.iter_mut() {
+        (p.x, p.y) = (-p.y, p.x);
+    }
 }
 
 fn sum(v: &[i64]) -> i64 {

@@ -185,6 +185,9 @@ class RecordType:
         self.leaves: list[Scalar] = []
         self.bools: list[int] = []
         self.flat = False  # every field a scalar: a leaf per field
+        #: A flat record of one struct code and no padding: that code (lists
+        #: of it pack as one run of ``code``), else "".
+        self.run = ""
         self._dtype: Any = None
 
     def layout_text(self) -> str:
@@ -380,6 +383,10 @@ def _prepare(rec: RecordType) -> None:
         rec.flat = all(isinstance(f.t, Scalar) for f in rec.fields) and [f.off for f in rec.fields] == [
             off for off, _ in leaves
         ]
+        codes = {_CODE[t.name] for t in rec.leaves}
+        padded = rec.struct.size != struct.calcsize(fmt.replace("x", ""))
+        if rec.flat and len(codes) == 1 and not padded:
+            rec.run = codes.pop()
     rec.cls = rec.factory = make_class(rec)
 
 
@@ -814,6 +821,8 @@ def _pack_rows(rec: RecordType, rows: list[tuple[Any, ...]]) -> bytes:
     for k in rec.bools:
         if set(map(type, map(operator.itemgetter(k), rows))) != {bool}:
             raise struct.error("not a bool")
+    if rec.run:  # one run of one code: one struct.pack of every value
+        return struct.pack(f"={len(rows) * len(rec.leaves)}{rec.run}", *chain.from_iterable(rows))
     return b"".join(starmap(rec.struct.pack, rows))
 
 
@@ -1181,7 +1190,9 @@ class RecordBack:
                 masks[k] = [
                     m and not (math.isnan(a) and math.isnan(b)) for m, a, b in zip(masks[k], news[k], olds[k])
                 ]
-        rows = masks[0] if len(masks) == 1 else list(map(any, zip(*masks)))
+        rows = masks[0]
+        for mask in masks[1:]:
+            rows = list(map(operator.or_, rows, mask))
         if not any(rows):
             return
         objs = list(compress(items, rows))
