@@ -7,7 +7,7 @@
 //! "leaks nothing" are checked by Miri, not assumed.
 //!
 //! Modules by class: `null_views`, `zero_sized`, `bounds`, `aliasing`,
-//! `utf8`, `exported_args`, `panics`, `owned_buf`, `slots`.
+//! `utf8`, `exported_args`, `panics`, `owned_buf`, `slots`, `records`.
 
 use core::ffi::{c_char, c_void, CStr};
 use core::ptr::{self, NonNull};
@@ -1623,5 +1623,335 @@ mod slots {
                 assert_eq!(h.join().unwrap(), "a String payload: 42");
             }
         });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Records: a buggy C caller of record parameters (issue 12)
+// ---------------------------------------------------------------------------
+
+mod records {
+    use super::*;
+
+    #[derive(pyo2::Record, Clone, Debug, PartialEq)]
+    #[repr(C)]
+    pub struct AdvPoint {
+        pub x: f64,
+        pub y: f64,
+    }
+
+    #[derive(pyo2::Record, Clone, Debug, PartialEq)]
+    #[repr(C)]
+    pub struct AdvSegment {
+        pub a: AdvPoint,
+        pub b: AdvPoint,
+        pub closed: bool,
+    }
+
+    #[derive(pyo2::Record, Debug)]
+    pub struct AdvPerson {
+        pub name: String,
+        pub age: u8,
+        pub tags: Vec<String>,
+    }
+
+    /// `In(AdvPerson)`, as Python lays it out (`pyo2::abi`, "Owned values").
+    #[repr(C)]
+    struct PersonIn {
+        name: PyStr,
+        age: u8,
+        tags: PyVec<PyStr>,
+    }
+
+    /// `Out(AdvPerson)`.
+    #[repr(C)]
+    struct PersonOut {
+        name: OwnedBuf,
+        age: u8,
+        tags: OwnedBuf,
+    }
+
+    #[pyo2::export]
+    fn adv_rec_ref(p: &AdvPoint) -> f64 {
+        p.x + p.y
+    }
+
+    #[pyo2::export]
+    fn adv_rec_mut(p: &mut AdvPoint) {
+        p.x += 1.0;
+    }
+
+    #[pyo2::export]
+    fn adv_rec_value(p: AdvPoint) -> f64 {
+        p.x * p.y
+    }
+
+    #[pyo2::export]
+    fn adv_rec_slice(points: &[AdvPoint]) -> f64 {
+        points.iter().map(|p| p.x).sum()
+    }
+
+    #[pyo2::export]
+    fn adv_rec_mut_slice(points: &mut [AdvPoint]) -> usize {
+        points.iter_mut().for_each(|p| p.y = -p.y);
+        points.len()
+    }
+
+    #[pyo2::export]
+    fn adv_rec_closed(segments: &[AdvSegment]) -> usize {
+        segments.iter().filter(|s| s.closed).count()
+    }
+
+    #[pyo2::export]
+    fn adv_rec_tags(people: &[AdvPerson]) -> usize {
+        people.iter().map(|p| p.tags.len()).sum()
+    }
+
+    #[pyo2::export]
+    fn adv_rec_person(p: AdvPerson) -> AdvPerson {
+        p
+    }
+
+    #[pyo2::export]
+    fn adv_rec_maybe(p: Option<AdvPerson>) -> usize {
+        p.map_or(usize::MAX, |p| p.name.len())
+    }
+
+    #[pyo2::export]
+    fn adv_rec_vec(points: Vec<AdvPoint>) -> usize {
+        points.len()
+    }
+
+    extern "C" {
+        #[link_name = "adv_rec_ref"]
+        fn c_ref(p: *const AdvPoint, slot: *mut Slot) -> i32;
+        #[link_name = "adv_rec_mut"]
+        fn c_mut(p: *mut AdvPoint, slot: *mut Slot) -> i32;
+        #[link_name = "adv_rec_value"]
+        fn c_value(p: *const AdvPoint, slot: *mut Slot) -> i32;
+        #[link_name = "adv_rec_slice"]
+        fn c_slice(points: *const PyVec<AdvPoint>, slot: *mut Slot) -> i32;
+        #[link_name = "adv_rec_mut_slice"]
+        fn c_mut_slice(points: *mut PyVec<AdvPoint>, slot: *mut Slot) -> i32;
+        #[link_name = "adv_rec_closed"]
+        fn c_closed(segments: *const PyVec<AdvSegment>, slot: *mut Slot) -> i32;
+        #[link_name = "adv_rec_tags"]
+        fn c_tags(people: *const PyVec<PersonIn>, slot: *mut Slot) -> i32;
+        #[link_name = "adv_rec_person"]
+        fn c_person(p: *const PersonIn, slot: *mut Slot) -> i32;
+        #[link_name = "adv_rec_maybe"]
+        fn c_maybe(p: *const PersonIn, slot: *mut Slot) -> i32;
+        #[link_name = "adv_rec_vec"]
+        fn c_vec(points: *const PyVec<AdvPoint>, slot: *mut Slot) -> i32;
+    }
+
+    fn person_in(name: &mut [u8], age: u8, tags: &mut [PyStr]) -> PersonIn {
+        PersonIn {
+            name: view(name),
+            age,
+            tags: view(tags),
+        }
+    }
+
+    /// The text of an `Out(String)` inside a returned buffer.
+    fn text_of(buf: &OwnedBuf) -> String {
+        // SAFETY: every caller passes the `Out(String)` of a returned record:
+        // an `OwnedBuf` of UTF-8 bytes.
+        String::from_utf8(unsafe { buf.as_slice::<u8>() }.to_vec()).unwrap()
+    }
+
+    /// A C call that takes one (null) record argument and a slot.
+    type Call = fn(&mut Slot) -> i32;
+
+    #[test]
+    fn null_for_every_record_parameter_kind_is_bad_arg_naming_it() {
+        let calls: [(&str, Call); 9] = [
+            ("p", |s| {
+                // SAFETY: a null record pointer, which the wrapper checks
+                // before any use; `s` is a valid slot.
+                unsafe { c_ref(ptr::null(), s) }
+            }),
+            ("p", |s| {
+                // SAFETY: as above (`&mut AdvPoint`).
+                unsafe { c_mut(ptr::null_mut(), s) }
+            }),
+            ("p", |s| {
+                // SAFETY: as above (a plain record by value).
+                unsafe { c_value(ptr::null(), s) }
+            }),
+            ("points", |s| {
+                // SAFETY: as above (`&[AdvPoint]`: a null header pointer).
+                unsafe { c_slice(ptr::null(), s) }
+            }),
+            ("points", |s| {
+                // SAFETY: as above (`&mut [AdvPoint]`).
+                unsafe { c_mut_slice(ptr::null_mut(), s) }
+            }),
+            ("segments", |s| {
+                // SAFETY: as above (nested plain records).
+                unsafe { c_closed(ptr::null(), s) }
+            }),
+            ("people", |s| {
+                // SAFETY: as above (`&[AdvPerson]`, owned records).
+                unsafe { c_tags(ptr::null(), s) }
+            }),
+            ("p", |s| {
+                // SAFETY: as above (an owned record by value).
+                unsafe { c_person(ptr::null(), s) }
+            }),
+            ("points", |s| {
+                // SAFETY: as above (`Vec<AdvPoint>`).
+                unsafe { c_vec(ptr::null(), s) }
+            }),
+        ];
+        let mut slot = Slot::new();
+        for (name, call) in calls {
+            assert_eq!(call(&mut slot), status::BAD_ARG, "{name}");
+            assert_eq!(
+                take_string(&mut slot),
+                format!("parameter `{name}`: null pointer")
+            );
+        }
+        // SAFETY: `Option<AdvPerson>`: null is None; a valid slot.
+        assert_eq!(unsafe { c_maybe(ptr::null(), &mut slot) }, status::OK);
+        // SAFETY: OK from a function returning usize.
+        assert_eq!(unsafe { slot.take::<usize>() }, usize::MAX);
+    }
+
+    #[test]
+    fn null_and_dangling_record_views_are_empty() {
+        let mut slot = Slot::new();
+        let null_points = null_view::<AdvPoint>(5);
+        // SAFETY: a `{NULL, 5}` header (empty, as every view treats it); a valid slot.
+        assert_eq!(unsafe { c_slice(&null_points, &mut slot) }, status::OK);
+        // SAFETY: OK from a function returning f64.
+        assert_eq!(unsafe { slot.take::<f64>() }, 0.0);
+        let mut null_mut = null_view::<AdvPoint>(usize::MAX);
+        // SAFETY: as above, `&mut`, with a length no allocation could have.
+        assert_eq!(unsafe { c_mut_slice(&mut null_mut, &mut slot) }, status::OK);
+        // SAFETY: OK from a function returning usize.
+        assert_eq!(unsafe { slot.take::<usize>() }, 0);
+        let null_people = null_view::<PersonIn>(3);
+        // SAFETY: as above, owned records (copied: nothing is read).
+        assert_eq!(unsafe { c_tags(&null_people, &mut slot) }, status::OK);
+        // SAFETY: as above.
+        assert_eq!(unsafe { slot.take::<usize>() }, 0);
+        let null_vec = null_view::<AdvPoint>(usize::MAX);
+        // SAFETY: as above, `Vec<AdvPoint>` (a copy sized by the view, not by `len`).
+        assert_eq!(unsafe { c_vec(&null_vec, &mut slot) }, status::OK);
+        // SAFETY: as above.
+        assert_eq!(unsafe { slot.take::<usize>() }, 0);
+        let dangling = dangling_view::<AdvSegment>(0);
+        // SAFETY: an aligned dangling pointer with length 0; a valid slot.
+        assert_eq!(unsafe { c_closed(&dangling, &mut slot) }, status::OK);
+        // SAFETY: as above.
+        assert_eq!(unsafe { slot.take::<usize>() }, 0);
+    }
+
+    #[test]
+    fn plain_records_are_read_and_written_in_place() {
+        let mut slot = Slot::new();
+        let mut p = AdvPoint { x: 1.5, y: 2.0 };
+        // SAFETY: a valid, aligned record; a valid slot.
+        assert_eq!(unsafe { c_mut(&mut p, &mut slot) }, status::OK);
+        assert_eq!(p, AdvPoint { x: 2.5, y: 2.0 });
+        // SAFETY: as above.
+        assert_eq!(unsafe { c_value(&p, &mut slot) }, status::OK);
+        // SAFETY: OK from a function returning f64.
+        assert_eq!(unsafe { slot.take::<f64>() }, 5.0);
+        let mut points = [p.clone(), AdvPoint { x: -1.0, y: 4.0 }];
+        let mut v = view(&mut points);
+        // SAFETY: a valid header over live records; a valid slot.
+        assert_eq!(unsafe { c_mut_slice(&mut v, &mut slot) }, status::OK);
+        // SAFETY: as above.
+        assert_eq!(unsafe { slot.take::<usize>() }, 2);
+        assert_eq!((points[0].y, points[1].y), (-2.0, -4.0));
+        let seg = |closed| AdvSegment {
+            a: AdvPoint { x: 0.0, y: 0.0 },
+            b: AdvPoint { x: 1.0, y: 1.0 },
+            closed,
+        };
+        let mut segments = [seg(true), seg(false), seg(true)];
+        let v = view(&mut segments);
+        // SAFETY: as above (every `bool` 0 or 1, as Python guarantees).
+        assert_eq!(unsafe { c_closed(&v, &mut slot) }, status::OK);
+        // SAFETY: as above.
+        assert_eq!(unsafe { slot.take::<usize>() }, 2);
+    }
+
+    #[test]
+    fn invalid_utf8_in_an_owned_record_is_bad_arg_naming_the_field() {
+        let mut slot = Slot::new();
+        let (mut good, mut bad, mut tag) = (*b"ann", *b"b\xffo", *b"t");
+        let mut tags = [view(&mut tag)];
+        let mut people = [
+            person_in(&mut good, 30, &mut tags),
+            person_in(&mut bad, 40, &mut []),
+        ];
+        let v = view(&mut people);
+        // SAFETY: valid mirrors (one name not UTF-8, which is checked); a valid slot.
+        assert_eq!(unsafe { c_tags(&v, &mut slot) }, status::BAD_ARG);
+        assert_eq!(
+            take_string(&mut slot),
+            "parameter `people`: item [1]: field `name`: PyStr is not valid UTF-8: \
+             invalid utf-8 sequence of 1 bytes from index 1"
+        );
+        let (mut name, mut t1, mut t2) = (*b"cy", *b"ok", *b"\xc3");
+        let mut tags = [view(&mut t1), view(&mut t2)];
+        let p = person_in(&mut name, 1, &mut tags);
+        // SAFETY: as above, a bad tag in a record by value.
+        assert_eq!(unsafe { c_person(&p, &mut slot) }, status::BAD_ARG);
+        assert_eq!(
+            take_string(&mut slot),
+            "parameter `p`: field `tags`: item [1]: PyStr is not valid UTF-8: \
+             incomplete utf-8 byte sequence from index 0"
+        );
+        // SAFETY: as above, through `Option<AdvPerson>`.
+        assert_eq!(unsafe { c_maybe(&p, &mut slot) }, status::BAD_ARG);
+        assert!(take_string(&mut slot).starts_with("parameter `p`: field `tags`: item [1]"));
+    }
+
+    #[test]
+    fn null_headers_inside_an_owned_record_are_empty_and_freed_once() {
+        let mut slot = Slot::new();
+        // A `{NULL, 7}` name and a `{NULL, usize::MAX}` list of tags: empty,
+        // whatever the lengths say; one tag `{NULL, 3}`: the empty string.
+        let p = PersonIn {
+            name: null_view(7),
+            age: 9,
+            tags: null_view(usize::MAX),
+        };
+        // SAFETY: headers a buggy caller sends (null pointers); a valid slot.
+        assert_eq!(unsafe { c_person(&p, &mut slot) }, status::OK);
+        // SAFETY: OK from a function returning a record: one Out mirror.
+        let buf = unsafe { slot.take::<OwnedBuf>() };
+        // SAFETY: a buffer of AdvPerson's Out mirror.
+        let out = &unsafe { buf.as_slice::<PersonOut>() }[0];
+        assert_eq!(
+            (text_of(&out.name), out.age, out.tags.len()),
+            (String::new(), 9, 0)
+        );
+        drop(buf);
+        let mut tags = [null_view::<u8>(3)];
+        let mut name = *b"dee";
+        let p = person_in(&mut name, 2, &mut tags);
+        // SAFETY: as above.
+        assert_eq!(unsafe { c_person(&p, &mut slot) }, status::OK);
+        // SAFETY: as above.
+        let buf = unsafe { slot.take::<OwnedBuf>() };
+        // SAFETY: as above.
+        let out = &unsafe { buf.as_slice::<PersonOut>() }[0];
+        // SAFETY: `Out(Vec<String>)`: an `OwnedBuf` of `OwnedBuf`s.
+        let tags = unsafe { out.tags.as_slice::<OwnedBuf>() };
+        assert_eq!(
+            (
+                text_of(&out.name),
+                tags.iter().map(text_of).collect::<Vec<_>>()
+            ),
+            ("dee".to_owned(), vec![String::new()])
+        );
+        // Dropped once, by the outermost buffer: Miri reports a double free
+        // or a leak of any inner one.
+        drop(buf);
     }
 }
