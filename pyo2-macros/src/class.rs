@@ -6,7 +6,9 @@ use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{parse2, Error, FnArg, ImplItem, ImplItemFn, ItemImpl, ItemStruct, ReturnType, Type};
 
-use crate::expand::{check_signature, doc_text, typed_param, wrap_params, Wrapped};
+use crate::expand::{
+    check_signature, doc_text, typed_param, uniform_entry, wrap_params, Wrapped, CALL_PREFIX,
+};
 
 fn with_error(item: TokenStream, e: Error) -> TokenStream {
     let error = e.to_compile_error();
@@ -255,6 +257,13 @@ fn method(
     let sig_symbol = format!("__pyo2_sig__{symbol}");
     let wrapper = format_ident!("__pyo2_m{}_{}", index, ident);
     let describer = format_ident!("__pyo2_sig{}_{}", index, ident);
+    let uniform = uniform_entry(
+        &format!("{CALL_PREFIX}{symbol}"),
+        &format_ident!("__pyo2_c{}_{}", index, ident),
+        &quote!(Self::#wrapper),
+        receiver_kind.is_some(),
+        &c_types,
+    );
     let doc = doc_text(&f.attrs);
     let ret: Type = match &sig.output {
         ReturnType::Default => syn::parse_quote!(()),
@@ -326,6 +335,8 @@ fn method(
             unsafe { ::pyo2::abi::run(__pyo2_slot, body) }
         }
 
+        #uniform
+
         #[unsafe(export_name = #sig_symbol)]
         extern "C" fn #describer() -> *const ::core::ffi::c_char {
             static DESCRIPTOR: ::std::sync::OnceLock<::std::ffi::CString> = ::std::sync::OnceLock::new();
@@ -364,6 +375,11 @@ mod tests {
             "export_name = \"__pyo2_m__Tok__new\"",
             "export_name = \"__pyo2_sig____pyo2_m__Tok__encode\"",
             "export_name = \"__pyo2_close__Tok\"",
+            "export_name = \"__pyo2_call____pyo2_m__Tok__encode\"",
+            "export_name = \"__pyo2_call____pyo2_m__Tok__helper\"",
+            // A method's handle is argument 0, counted in nargs.
+            "check_args (__pyo2_args , __pyo2_nargs , 2usize , __pyo2_slot)",
+            "Self :: __pyo2_m1_encode (:: pyo2 :: abi :: read_arg :: < u64 > (__pyo2_args , 0) ,",
             "export_name = \"__pyo2_class__Tok\"",
             "(\"getter\" , \"seen\" , \"__pyo2_m__Tok__seen\")",
             "(\"static\" , \"helper\" , \"__pyo2_m__Tok__helper\")",

@@ -347,6 +347,13 @@ fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
         lend,
         descriptors,
     } = wrap_params(&params, &args);
+    let uniform = uniform_entry(
+        &format!("{CALL_PREFIX}{name}"),
+        &format_ident!("__pyo2_call"),
+        &quote!(__pyo2_export),
+        false,
+        &c_types,
+    );
 
     Ok(quote! {
         #function
@@ -367,6 +374,8 @@ fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
                 unsafe { ::pyo2::abi::run(__pyo2_slot, body) }
             }
 
+            #uniform
+
             #[unsafe(export_name = #sig_symbol)]
             extern "C" fn __pyo2_describe() -> *const ::core::ffi::c_char {
                 static DESCRIPTOR: ::std::sync::OnceLock<::std::ffi::CString> = ::std::sync::OnceLock::new();
@@ -380,6 +389,62 @@ fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
             }
         };
     })
+}
+
+/// The prefix of a uniform entry point's symbol (see `pyo2::abi`, "The
+/// uniform entry point").
+pub(crate) const CALL_PREFIX: &str = "__pyo2_call__";
+
+/// The uniform entry point `symbol`, a function named `ident` that checks
+/// `nargs`, reads each argument from its 8-byte slot as the C type in
+/// `c_types` (after the `u64` handle, argument 0, when `handle`: a
+/// `&self` / `&mut self` method) and calls the typed wrapper `typed` with
+/// them: the same generated code, so the two can't drift.
+pub(crate) fn uniform_entry(
+    symbol: &str,
+    ident: &syn::Ident,
+    typed: &TokenStream,
+    handle: bool,
+    c_types: &[TokenStream],
+) -> TokenStream {
+    let py = py_lifetime();
+    let first = usize::from(handle);
+    let expected = first + c_types.len();
+    let indices = (first..expected).map(syn::Index::from);
+    let handle = if handle {
+        quote!(::pyo2::abi::read_arg::<u64>(__pyo2_args, 0),)
+    } else {
+        quote!()
+    };
+    quote! {
+        #[unsafe(export_name = #symbol)]
+        unsafe extern "C" fn #ident<#py>(
+            __pyo2_args: *const ::pyo2::abi::ArgSlot,
+            __pyo2_nargs: usize,
+            __pyo2_slot: *mut ::pyo2::abi::Slot,
+        ) -> i32 {
+            // SAFETY: the caller passes a valid slot, as for the typed symbol.
+            if let ::core::result::Result::Err(status) = unsafe {
+                ::pyo2::abi::check_args(__pyo2_args, __pyo2_nargs, #expected, __pyo2_slot)
+            } {
+                return status;
+            }
+            // SAFETY:
+            // - `check_args` made sure there are `#expected` slots and that
+            //   `args` is non-null if there is any;
+            // - the caller stores in each slot, at offset 0, the C value the
+            //   typed symbol takes for that parameter (the descriptor's
+            //   ABI), which the typed wrapper then checks as usual;
+            // - `slot` is valid, as above.
+            unsafe {
+                #typed(
+                    #handle
+                    #(::pyo2::abi::read_arg::<#c_types>(__pyo2_args, #indices),)*
+                    __pyo2_slot,
+                )
+            }
+        }
+    }
 }
 
 /// `#[pyo2::export]` on a `#[no_mangle] extern "C" fn`: the function stays
@@ -822,6 +887,21 @@ mod tests {
         );
         assert!(out.contains("export_name = \"add\""), "{out}");
         assert!(out.contains("export_name = \"__pyo2_sig__add\""), "{out}");
+        // The uniform entry point: four parameters, each read from its
+        // slot as the typed symbol's C type, then the typed wrapper.
+        assert!(out.contains("export_name = \"__pyo2_call__add\""), "{out}");
+        assert!(
+            out.contains("check_args (__pyo2_args , __pyo2_nargs , 4usize , __pyo2_slot)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("read_arg :: < < & 'py str as :: pyo2 :: abi :: Param < 'py >> :: C > (__pyo2_args , 1)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("__pyo2_export (:: pyo2 :: abi :: read_arg"),
+            "{out}"
+        );
         // The original function is kept so Rust code can call it.
         assert!(out.contains("fn add < 'a >"), "{out}");
         // Lifetimes are 'static in the descriptor; the wrapper is generic
@@ -976,6 +1056,7 @@ mod tests {
         assert!(out.contains("export_name = \"__pyo2_sig__scale\""), "{out}");
         assert!(!out.contains("export_name = \"scale\""), "{out}");
         assert!(!out.contains("__pyo2_export"), "{out}");
+        assert!(!out.contains("__pyo2_call__"), "{out}");
         assert!(out.contains(":: pyo2 :: abi :: describe_extern"), "{out}");
         assert!(
             out.contains("< & 'static mut PyVec < f64 > as :: pyo2 :: abi :: ExternParam < 'static >> :: describe"),

@@ -471,6 +471,50 @@
 //! contents of statics at exit, so a callback stored in a static is never
 //! released after interpreter shutdown.
 //!
+//! # The uniform entry point
+//!
+//! Next to its typed symbol and its descriptor, every function the
+//! attribute wraps (`#[pyo2::export] fn NAME`, not the describe-only
+//! `#[no_mangle] extern "C"` form) has a second entry point with one C
+//! signature for all functions, for a caller that calls functions it
+//! learns about at run time without building a C call for each signature
+//! (pyo2's compiled accelerator):
+//!
+//! ```c
+//! typedef union { int64_t i64; uint64_t u64; double f64; const void *ptr; } Pyo2Arg; /* 8 bytes, 8-aligned */
+//! int32_t __pyo2_call__NAME(const Pyo2Arg *args, size_t nargs, Pyo2Slot *slot);
+//! ```
+//!
+//! Each method of a `#[pyo2::methods]` block has one too, named with the
+//! same prefix before the method's symbol: `__pyo2_call____pyo2_m__CLASS__METHOD`
+//! (read the method's symbol from the class descriptor, then prefix it).
+//! A class's `close` has none.
+//!
+//! - `args[i]` ([`ArgSlot`]) holds parameter `i`'s C value, the very
+//!   [`Param::C`] the typed symbol takes (the scalar itself, `bool` as one
+//!   byte 0 or 1, or the pointer to its header, mirror or callback struct),
+//!   at offset 0 of the 8-byte slot, in native representation: a `u8` is
+//!   the slot's first byte, an `f32` its first 4 bytes; the other bytes
+//!   are ignored. A `&self` / `&mut self` method's handle (`uint64_t`) is
+//!   `args[0]`, its parameters follow. Every C value of a parameter type
+//!   pyo2 defines fits (at most 8 bytes, aligned to at most 8); a
+//!   hand-written [`Param`] whose `C` doesn't fails to compile.
+//! - `nargs` must be the number of parameters (the handle included), else
+//!   the call is [`status::BAD_ARG`] with the message `expected N
+//!   arguments, got M` in the slot. `args` may be null only when `nargs`
+//!   is 0 (else `BAD_ARG`, `args is null but nargs is M`).
+//! - Then the call is exactly the typed symbol's, with these arguments (the
+//!   entry point calls the same generated wrapper): same statuses, same
+//!   slot contents, same checks of each argument (`BAD_ARG` naming the
+//!   parameter), same panic catching, same ownership of what the slot
+//!   holds.
+//!
+//! Its version is the descriptor's version line: the uniform entry point
+//! of a function whose descriptor says `pyo2 N` has the ABI above as of
+//! version `N`, and an incompatible change of it bumps `N`. A loader that
+//! predates it never looks the symbol up, so older loaders keep working;
+//! loaders list no `__pyo2_call__*` symbol as a function of the library.
+//!
 //! # Sealed and unsafe traits
 //!
 //! The loader trusts each trait here to say what crosses the boundary, so
@@ -583,6 +627,138 @@ const _: () = assert!(size_of::<OwnedBuf>() <= size_of::<Slot>());
 /// Fails to compile (when instantiated) unless a `T` fits in a [`Slot`].
 const fn fits<T>() {
     const { assert!(size_of::<T>() <= size_of::<Slot>() && align_of::<T>() <= align_of::<Slot>()) }
+}
+
+/// One argument of a [uniform entry point](self#the-uniform-entry-point):
+/// 8 bytes aligned to 8, holding a parameter's [`Param::C`] at offset 0 in
+/// its native representation (a `u8` is the first byte, an `f32` the first
+/// 4 bytes, a pointer the first pointer-sized bytes); the other bytes are
+/// ignored.
+///
+/// # C layout
+///
+/// ```c
+/// typedef union { int64_t i64; uint64_t u64; double f64; const void *ptr; } Pyo2Arg;
+/// ```
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+pub union ArgSlot {
+    /// A signed integer (any `iN` is read from the first bytes).
+    pub i64: i64,
+    /// An unsigned integer or a handle.
+    pub u64: u64,
+    /// A double.
+    pub f64: f64,
+    /// A pointer (to a header, a mirror or a callback struct).
+    pub ptr: *const core::ffi::c_void,
+}
+
+const _: () = assert!(size_of::<ArgSlot>() == 8 && align_of::<ArgSlot>() == 8);
+
+impl ArgSlot {
+    /// A slot holding `value` at offset 0 (the other bytes zero), for
+    /// callers written in Rust: `ArgSlot::new(3_u8)`,
+    /// `ArgSlot::new(&header as *const PyStr)`.
+    ///
+    /// Fails to compile if a `T` is bigger than 8 bytes or aligned to more.
+    pub fn new<T: Copy>(value: T) -> ArgSlot {
+        arg_fits::<T>();
+        let mut slot = ArgSlot { u64: 0 };
+        // SAFETY: `arg_fits` checked that a `T` fits at offset 0 of the
+        // 8-byte, 8-aligned slot; `slot` is a live local, valid for writes.
+        unsafe { (&mut slot as *mut ArgSlot).cast::<T>().write(value) };
+        slot
+    }
+}
+
+/// Fails to compile (when instantiated) unless a `T` fits in an [`ArgSlot`].
+const fn arg_fits<T>() {
+    const {
+        assert!(
+            size_of::<T>() <= size_of::<ArgSlot>() && align_of::<T>() <= align_of::<ArgSlot>(),
+            "a parameter whose C type is bigger than 8 bytes (or aligned to more) can't go \
+             through the uniform entry point"
+        )
+    }
+}
+
+/// Checks the argument array of a [uniform entry
+/// point](self#the-uniform-entry-point) of a function with `expected`
+/// parameters (the handle included for a method).
+///
+/// # Errors
+///
+/// When `nargs != expected`, or `args` is null while `nargs > 0`, writes
+/// the message (`expected N arguments, got M`, or `args is null but nargs
+/// is M`) to `slot` as an [`OwnedBuf`] and returns [`status::BAD_ARG`] as
+/// the `Err`, which the entry point returns.
+///
+/// # Safety
+///
+/// Callers must ensure that:
+/// - `slot` is valid for writes of a [`Slot`] (its old contents are
+///   overwritten, not dropped).
+#[inline]
+pub unsafe fn check_args(
+    args: *const ArgSlot,
+    nargs: usize,
+    expected: usize,
+    slot: *mut Slot,
+) -> Result<(), i32> {
+    if nargs == expected && (nargs == 0 || !args.is_null()) {
+        return Ok(());
+    }
+    // SAFETY: the caller's guarantee is `bad_args`'.
+    Err(unsafe { bad_args(nargs, expected, slot) })
+}
+
+/// The refusal of [`check_args`], out of the way of the hot path.
+///
+/// # Safety
+///
+/// Callers must ensure that:
+/// - `slot` is valid for writes of a [`Slot`].
+#[cold]
+#[inline(never)]
+unsafe fn bad_args(nargs: usize, expected: usize, slot: *mut Slot) -> i32 {
+    let message = if nargs != expected {
+        let s = if expected == 1 { "" } else { "s" };
+        format!("expected {expected} argument{s}, got {nargs}")
+    } else {
+        format!("args is null but nargs is {nargs}")
+    };
+    // SAFETY: the caller guarantees `slot` is valid for writes of a `Slot`,
+    // and an `OwnedBuf` fits in one (checked at compile time).
+    unsafe {
+        slot.cast::<OwnedBuf>()
+            .write(OwnedBuf::from_string(message))
+    };
+    status::BAD_ARG
+}
+
+/// Reads argument `i` of a [uniform entry
+/// point](self#the-uniform-entry-point) as a `C` (a parameter's
+/// [`Param::C`]) from offset 0 of its slot.
+///
+/// Fails to compile if a `C` is bigger than 8 bytes or aligned to more.
+///
+/// # Safety
+///
+/// Callers must ensure that:
+/// - `args` is non-null, aligned and valid for reads of more than `i`
+///   [`ArgSlot`]s;
+/// - the first `size_of::<C>()` bytes of slot `i` are initialised and a
+///   valid `C` (for `bool`: 0 or 1; a pointer keeps the provenance it was
+///   written with).
+pub unsafe fn read_arg<C: Copy>(args: *const ArgSlot, i: usize) -> C {
+    arg_fits::<C>();
+    // SAFETY:
+    // - `args.add(i)` stays inside the caller's array of more than `i`
+    //   slots, and is aligned to 8;
+    // - `arg_fits` checked that a `C` fits at offset 0 of the slot with an
+    //   alignment of at most 8, so the read is in bounds and aligned;
+    // - the caller guarantees those bytes are a valid `C`.
+    unsafe { args.add(i).cast::<C>().read() }
 }
 
 /// A `Vec<T>` or `String` that Rust hands over to the caller, who reads it
@@ -1064,7 +1240,10 @@ impl ArgError {
 ///   so that nothing built by [`from_c`](Self::from_c) can outlive the
 ///   memory Python lent.
 pub unsafe trait Param<'a>: Sized {
-    /// The C type of the argument.
+    /// The C type of the argument. It must fit in an [`ArgSlot`] (at most
+    /// 8 bytes, aligned to at most 8) for the
+    /// [uniform entry point](self#the-uniform-entry-point): an exported
+    /// function with a parameter whose `C` doesn't fails to compile.
     type C: Copy;
 
     /// What the wrapper keeps during the call and lends to the function

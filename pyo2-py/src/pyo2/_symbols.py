@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["exported_functions"]
+__all__ = ["CALL_PREFIX", "exported_functions"]
+
+#: Prefix of an exported function's uniform entry point (``pyo2::abi``, "The
+#: uniform entry point"): the accelerator's way in, never a function of the
+#: library to list.
+CALL_PREFIX = "__pyo2_call__"
 
 _SHT_DYNSYM = 11
 _STT_FUNC = 2
@@ -19,14 +24,15 @@ _STB_GLOBAL, _STB_WEAK = 1, 2
 
 
 def exported_functions(path: str) -> list[str]:
-    """Sorted names of the defined global functions in ``path``'s dynamic symbol table."""
+    """Sorted names of the defined global functions in ``path``'s dynamic symbol table,
+    but for uniform entry points (``__pyo2_call__*``)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError:
         return []
     try:
-        return sorted(_elf_functions(data))
+        return sorted(n for n in _elf_functions(data) if not n.startswith(CALL_PREFIX))
     except (struct.error, IndexError, ValueError):
         return []
 
