@@ -165,6 +165,14 @@ def test_nan_fields_stay_the_same_object(lib: pyo2.RustDLL) -> None:
     pts = [Point(nan, 1.0), Point(3.0, 4.0)]
     assert lib.normalize(pts) == 5.0
     assert pts[0].x is nan and (pts[1].x, pts[1].y) == (0.6, 0.8)
+    # Infinities become NaN (inf / inf) next to a NaN Rust leaves alone.
+    inf = float("inf")
+    pts = [Point(inf, 1.0), Point(-inf, 0.0), Point(nan, 2.0), Point(3.0, 4.0)]
+    assert lib.normalize(pts) == inf  # f64::max skips the NaN length
+    assert math.isnan(pts[0].x) and pts[0].y == 0.0
+    assert math.isnan(pts[1].x) and pts[1].y == 0.0
+    assert pts[2].x is nan and pts[2].y == 2.0
+    assert (pts[3].x, pts[3].y) == (0.6, 0.8)
 
 
 def test_errors_name_the_item_and_write_nothing(lib: pyo2.RustDLL) -> None:

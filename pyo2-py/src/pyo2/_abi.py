@@ -31,24 +31,28 @@ from __future__ import annotations
 import ctypes
 from typing import TYPE_CHECKING, Any
 
+from ._callbacks import take_raised
 from ._convert import read_scalars
 from ._errors import Pyo2Error, RustError, RustPanic
 from ._signature import parse_descriptor, parse_signature
-from ._types import SCALARS, U8, COwnedBuf, ORet, Owned, Param, Ret, Rich, Signature
+from ._types import SCALARS, U8, COwnedBuf, IterT, ORet, Owned, Param, Ret, Rich, Signature
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["ABI_VERSION", "SIG_PREFIX", "CSlot", "descriptor", "outcome", "settle"]
+__all__ = ["ABI_VERSION", "ABI_VERSIONS", "SIG_PREFIX", "CSlot", "descriptor", "outcome", "settle"]
 
-#: The descriptor version this package reads.
-ABI_VERSION = 1
+#: The newest descriptor version this package reads (``pyo2 2`` adds objects,
+#: iterators and callbacks; ``pyo2 1`` descriptors are read as before).
+ABI_VERSION = 2
+#: Every descriptor version this package reads.
+ABI_VERSIONS = (1, 2)
 #: Prefix of the symbol holding an exported function's descriptor.
 SIG_PREFIX = "__pyo2_sig__"
 #: Start of the signature line of a plain ``extern "C"`` function's descriptor.
 EXTERN_PREFIX = "#[no_mangle] "
 
-OK, NONE, ERR, PANIC, BAD_ARG = range(5)
+OK, NONE, ERR, PANIC, BAD_ARG, CALLBACK_RAISED, BUSY = range(7)
 
 
 class CSlot(ctypes.Union):
@@ -70,12 +74,14 @@ _DROP = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 _DROPS: dict[int, Any] = {}
 
 
-def descriptor(cdll: ctypes.CDLL, path: str, name: str) -> Signature | None:
+def descriptor(cdll: ctypes.CDLL, path: str, name: str, described: str | None = None) -> Signature | None:
     """The signature ``name`` exported with ``#[pyo2::export]``, or None if it has none.
 
     For a plain ``extern "C"`` function marked ``#[pyo2::export]`` it is a
     declared function's signature (its ``ret`` a scalar or None, so
     ``sig.exported`` is false); otherwise the ``ret`` is a :class:`Ret`.
+    ``described``: the name the descriptor gives the function, when not
+    ``name`` (a method's ``fn encode`` at the symbol ``__pyo2_m__Tokenizer__encode``).
     """
     try:
         pointer = cdll[SIG_PREFIX + name]
@@ -92,10 +98,11 @@ def descriptor(cdll: ctypes.CDLL, path: str, name: str) -> Signature | None:
     magic, _, version = header.partition(" ")
     if magic != "pyo2" or not version.isdigit():
         raise Pyo2Error(f"{path!r}: {SIG_PREFIX + name} is not a pyo2 descriptor (it starts {header!r})")
-    if int(version) != ABI_VERSION:
+    if int(version) not in ABI_VERSIONS:
         raise Pyo2Error(
             f"{path!r}: {name!r} was exported with pyo2 ABI version {version}, but this pyo2 "
-            f"package reads version {ABI_VERSION}; use matching versions of the crate and the package"
+            f"package reads versions {', '.join(map(str, ABI_VERSIONS))}; use matching versions of "
+            "the crate and the package"
         )
     if line.startswith(EXTERN_PREFIX):
         declaration = line[len(EXTERN_PREFIX) :]
@@ -104,7 +111,7 @@ def descriptor(cdll: ctypes.CDLL, path: str, name: str) -> Signature | None:
         sig = parse_signature(declaration)
     else:
         sig = parse_descriptor(line)
-    if sig.name != name:
+    if sig.name != (name if described is None else described):
         raise Pyo2Error(f"{path!r}: the descriptor of {name!r} describes {sig.name!r}")
     if any(isinstance(t, Rich) for _, t in sig.params) or (
         isinstance(sig.ret, Ret) and isinstance(sig.ret.value, ORet)
@@ -207,6 +214,10 @@ def outcome(function: str, status: int, ret: Ret, slot: CSlot) -> Any:
             from ._records import take
 
             return take(slot.buf, value.t)
+        if isinstance(value, IterT):
+            from ._objects import iterator
+
+            return iterator(function, value, slot)
         return getattr(slot, value.name)
     if status == NONE:
         return None
@@ -214,6 +225,8 @@ def outcome(function: str, status: int, ret: Ret, slot: CSlot) -> Any:
         ERR,
         PANIC,
         BAD_ARG,
+        CALLBACK_RAISED,
+        BUSY,
     ):  # pragma: no cover - only a library built for another ABI gets here
         raise Pyo2Error(f"{function}(): unknown status {status} from Rust")
     message = _message(slot.buf)
@@ -222,7 +235,29 @@ def outcome(function: str, status: int, ret: Ret, slot: CSlot) -> Any:
     if status == PANIC:
         message, at = split_location(message)
         raise RustPanic(message, function, *(at or ()))
-    raise ValueError(f"{function}(): {message}")
+    if status == CALLBACK_RAISED:
+        exc = take_raised()
+        if exc is not None:
+            raise exc  # the callable's own exception, its traceback included
+        raise Pyo2Error(
+            f"{function}(): {message} (on a thread the loader doesn't know as a Python thread; "
+            "it was reported to sys.unraisablehook)"
+        )
+    if status == BUSY:
+        raise RuntimeError(f"{function}(): {message}")
+    raise _bad_argument(function, message)
+
+
+def _bad_argument(function: str, message: str) -> Exception:
+    """``BAD_ARG``: ``ValueError``, but ``TypeError`` for a handle that is not
+    one of this library's objects of the class (forged, another library's,
+    another class's; ``ValueError`` for a closed one: see ``pyo2::abi``, "Handles")."""
+    _, _, detail = message.partition(": ")
+    if message.startswith("parameter `") and (
+        "is not a handle of this library" in detail or detail.startswith("the handle is a `")
+    ):
+        return TypeError(f"{function}(): {message}")
+    return ValueError(f"{function}(): {message}")
 
 
 def settle(function: str, status: int, ret: Ret, slot: CSlot, write_back: Callable[[], None] | None) -> Any:
@@ -237,12 +272,12 @@ def settle(function: str, status: int, ret: Ret, slot: CSlot, write_back: Callab
     """
     try:
         result = outcome(function, status, ret, slot)
-    except RustPanic:
-        raise
-    except (RustError, ValueError):
+    except BaseException:
         # Err(e) is a normal return. (A bad argument was refused before the
-        # function ran, so there is nothing of it to write back.)
-        if write_back is not None:
+        # function ran, so there is nothing of it to write back.) After a
+        # panic, a callback's exception (Rust unwound) or BUSY (the function
+        # didn't run), nothing is.
+        if write_back is not None and status in (ERR, BAD_ARG):
             write_back()
         raise
     if write_back is not None:

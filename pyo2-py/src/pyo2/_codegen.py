@@ -36,11 +36,13 @@ import linecache
 from array import array
 from typing import TYPE_CHECKING, Any
 
+from ._callbacks import converter as callback_converter
+from ._callbacks import forget_fast
 from ._convert import text
 from ._marshal import WORD, _Retry, lend_bytes, pack, write_back_flat
 from ._runtime import FREE_SLOTS, MISSING, State, arity, finish, general, keywords, new_slot
 from ._signature import python_name
-from ._types import HEADER_SIZE, U8, ORet, Owned, Ret, Scalar, Signature, VecRef
+from ._types import HEADER_SIZE, U8, CallbackT, IterT, ORet, Owned, Ret, Scalar, Signature, VecRef
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -127,12 +129,12 @@ def source(sig: Signature) -> str:
 
 
 def _owned(ret: Scalar | Ret | None) -> bool:
-    return isinstance(ret, Ret) and isinstance(ret.value, (Owned, ORet))
+    return isinstance(ret, Ret) and isinstance(ret.value, (Owned, ORet, IterT))
 
 
 def _flat(t: object) -> bool:
-    """A scalar, or a view of scalars (a flat list, a str or bytes)."""
-    return isinstance(t, Scalar) or (isinstance(t, VecRef) and isinstance(t.elem, Scalar))
+    """A scalar, a view of scalars (a flat list, a str or bytes) or a callback."""
+    return isinstance(t, (Scalar, CallbackT)) or (isinstance(t, VecRef) and isinstance(t.elem, Scalar))
 
 
 def _test(sig: Signature) -> str:
@@ -189,8 +191,14 @@ def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
         for _, n2, t2 in vecs[a + 1 :]:
             if t1.mutable or t2.mutable:
                 test += f" and {n1} is not {n2}"  # aliasing a &mut: the general path refuses it
+    # Callables last: a converter that raises _Retry after one registered a
+    # callable would leave it registered.
+    cbs = [(i, n) for i, (n, t) in enumerate(sig.params) if isinstance(t, CallbackT)]
     lines = [f"    if {test}:", "        try:"]
-    lines += [f"            _pyo2_a{i} = _pyo2_in{i}({n})" for i, n, _ in vecs] or ["            pass"]
+    lines += [f"            _pyo2_a{i} = _pyo2_in{i}({n})" for i, n, _ in vecs]
+    lines += [f"            _pyo2_b{i} = _pyo2_in{i}({n})" for i, n in cbs]
+    if not vecs and not cbs:
+        lines.append("            pass")
     lines += ["        except _pyo2_Retry:", "            pass", "        else:"]
     header = ", ".join(f"_pyo2_a{i}[0], _pyo2_a{i}[1]" for i, _, _ in vecs)
     if vecs:
@@ -200,8 +208,12 @@ def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
         ]
     position = {i: k for k, (i, _, _) in enumerate(vecs)}
     c_args = [
-        n if i not in position else f"_pyo2_hb + {position[i] * HEADER_SIZE}"
-        for i, (n, _) in enumerate(sig.params)
+        f"_pyo2_b{i}[0]"
+        if isinstance(t, CallbackT)
+        else n
+        if i not in position
+        else f"_pyo2_hb + {position[i] * HEADER_SIZE}"
+        for i, (n, t) in enumerate(sig.params)
     ]
     back = ", ".join(f"({n}, _pyo2_a{i}, {position[i]}, _pyo2_e{i})" for i, n, t in vecs if t.mutable)
     entries = f"({back},)" if back else "()"
@@ -220,6 +232,7 @@ def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
         lines.append("                return _pyo2_r")
         return lines
     headers = "_pyo2_h" if vecs else "None"
+    callbacks = "(" + "".join(f"_pyo2_b{i}, " for i, _ in cbs) + ")"
     return [
         *lines,
         "            try:",
@@ -230,7 +243,9 @@ def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
         f"                _pyo2_st = _pyo2_c({', '.join([*c_args, '_pyo2_s[1]'])})",
         "            except _pyo2_ArgumentError:",
         "                _pyo2_push(_pyo2_s)",
+        *([f"                _pyo2_forget({callbacks}, False)"] if cbs else []),
         "            else:",
+        *([f"                _pyo2_forget({callbacks}, True)"] if cbs else []),
         f"                return _pyo2_finish(_pyo2_state, _pyo2_st, _pyo2_s, {headers}, {entries})",
     ]
 
@@ -243,6 +258,8 @@ def _converters(sig: Signature) -> dict[str, Any]:
             lent = t.elem is U8 and not t.mutable
             out[f"_pyo2_in{i}"] = _lent_text(t.utf8) if lent else list_converter(t.elem, keep=t.mutable)
             out[f"_pyo2_e{i}"] = t.elem
+        elif isinstance(t, CallbackT):
+            out[f"_pyo2_in{i}"] = callback_converter(t, _Retry)
     return out
 
 
@@ -324,6 +341,7 @@ _HELPERS: dict[str, Any] = {
     "_pyo2_finish": finish,
     "_pyo2_arity": arity,
     "_pyo2_keywords": keywords,
+    "_pyo2_forget": forget_fast,
 }
 
 

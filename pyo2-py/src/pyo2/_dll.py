@@ -744,12 +744,16 @@ def _address(state: _State, name: str) -> int:
     return address
 
 
+#: Prefixes of a class's symbols (see :mod:`pyo2._objects`): reached through ``dll.types``, not as functions.
+_CLASS_SYMBOLS = ("__pyo2_class__", "__pyo2_m__", "__pyo2_close__")
+
+
 def _names(state: _State) -> list[str]:
     if state.names is None:
         state.names = [
             n
             for n in exported_functions(state.file)
-            if not n.startswith(_abi.SIG_PREFIX) and not n.startswith("__pyo2_record__")
+            if not n.startswith((_abi.SIG_PREFIX, "__pyo2_record__", *_CLASS_SYMBOLS))
         ]
     return state.names
 
@@ -851,7 +855,7 @@ def types(dll: RustDLL) -> Any:
     if state.types is None:
         from ._records import Types
 
-        state.types = Types(state.cdll, state.path, state.file)
+        state.types = Types(state.cdll, state.path, state.file, dll)
     return state.types
 
 

@@ -42,6 +42,7 @@ from collections import deque
 from itertools import chain, repeat
 from typing import Any, Callable
 
+from . import _callbacks
 from ._convert import Where, read_scalars, scalar, scalar_items, show, text
 from ._signature import MAX_DEPTH
 from ._types import (
@@ -53,6 +54,7 @@ from ._types import (
     PYSTR,
     SCALARS,
     U8,
+    CallbackT,
     OArr,
     ORec,
     OVec,
@@ -404,6 +406,8 @@ class Marshal:
         self.in_place = False
         #: The write-backs of ``&mut`` records (:class:`pyo2._records.RecordBack`).
         self.backs: list[Any] = []
+        #: ``(ctx, stored)`` of each callable passed (see :mod:`pyo2._callbacks`).
+        self.callbacks: list[tuple[int, bool]] = []
         #: Structured numpy arrays lent so far: ``(start, end, mutable, where)``.
         self.spans: list[tuple[int, int, bool, Where]] = []
 
@@ -423,6 +427,8 @@ class Marshal:
             self.where(name, t).fail(type(error), "", str(error))
         if isinstance(t, Rich):
             return self.rich(t, value, name)
+        if isinstance(t, CallbackT):
+            return _callbacks.argument(t, value, self, self.where(name, t))
         where = self.where(name, t)
         mark = (len(self.nodes), len(self.blocks), dict(self.lent))
         self.pending = []
@@ -985,6 +991,8 @@ class Marshal:
 
     def release(self) -> None:
         """Drop every export and C buffer of this call (buffers can resize again)."""
+        if self.callbacks:
+            _callbacks.forget(self.callbacks, sent=True)
         self.keep.clear()
         self.backs.clear()
         for node in self.nodes:

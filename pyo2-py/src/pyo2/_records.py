@@ -1185,20 +1185,22 @@ class RecordBack:
         olds = _unpack_columns(rec, self.packed)
         masks = [list(map(operator.ne, new, old)) for new, old in zip(news, olds)]
         for k, f in enumerate(rec.fields):
-            # A NaN that stays NaN (its bits may differ) is not a change.
-            if f.t.kind == "float" and any(map(math.isnan, compress(news[k], masks[k]))):  # type: ignore[union-attr]
+            # A NaN that stays NaN (its bits may differ) is not a change. (The
+            # sum of a column is NaN if one is, or if it holds both infinities.)
+            if f.t.kind == "float" and math.isnan(sum(news[k])):  # type: ignore[union-attr]
                 masks[k] = [
                     m and not (math.isnan(a) and math.isnan(b)) for m, a, b in zip(masks[k], news[k], olds[k])
                 ]
         rows = masks[0]
         for mask in masks[1:]:
             rows = list(map(operator.or_, rows, mask))
-        if not any(rows):
+        every = all(rows)
+        if not every and not any(rows):
             return
-        objs = list(compress(items, rows))
+        objs = items if every else list(compress(items, rows))
         if self.uniform is not None:  # a flat record's rows are its items', in order
-            kinds = [self.uniform[0]] * len(objs)
-            snaps = list(compress(self.uniform[1], rows))
+            kinds = [self.uniform[0]]
+            snaps = self.uniform[1] if every else list(compress(self.uniform[1], rows))
         else:
             triples = list(compress(self.snaps, rows))
             kinds = [k for _, k, _ in triples]
@@ -1206,13 +1208,17 @@ class RecordBack:
         if self._untouched(objs, kinds, snaps):
             setter = dict.__setitem__ if kinds[0] == "dict" else object.__setattr__
             for name, mask, new in zip(rec.names, masks, news):
-                if any(mask):
+                if all(mask):
+                    out.append((setter, _COLUMN, name, (items, new)))
+                elif any(mask):
                     out.append(
                         (setter, _COLUMN, name, (list(compress(items, mask)), list(compress(new, mask))))
                     )
             return
         # Objects of several kinds, values equal but not identical, a class
         # that may run code: checked, then set, one by one.
+        if len(kinds) == 1:
+            kinds *= len(objs)
         for obj, kind, snap in zip(objs, kinds, snaps):
             kind_now, now = read_fields(rec, obj)
             if kind_now != kind or not (all(map(operator.is_, snap, now)) or all(map(_same, snap, now))):
@@ -1225,7 +1231,8 @@ class RecordBack:
     def _untouched(self, objs: list[Any], kinds: list[str], snaps: list[tuple[Any, ...]]) -> bool:
         """Whether ``objs`` are all of one type whose fields are set without
         running Python code and without failing (:func:`_uniform_getter`),
-        each still holding the very values it was packed from."""
+        each still holding the very values it was packed from. ``kinds``: how
+        each was read (one for all if it has one item)."""
         types = set(map(type, objs))
         if len(types) != 1 or len(set(kinds)) != 1:
             return False
@@ -1447,14 +1454,25 @@ def take(buf: COwnedBuf, t: OType) -> Any:
 
 
 class Types:
-    """A library's record types: ``dll.types.Point`` (or ``dll.types["Point"]``).
+    """A library's record types and classes: ``dll.types.Point`` (or ``dll.types["Point"]``),
+    ``dll.types.Tokenizer`` (a ``#[pyo2::class]``, see :mod:`pyo2._objects`).
 
-    Every attribute is a record's class; ``bind`` and ``names`` are methods
-    (``dll.types["bind"]`` reaches a record named ``bind``).
+    Every attribute is a record's class or a class; ``bind``, ``classes`` and
+    ``names`` are methods (``dll.types["bind"]`` reaches a record named ``bind``).
     """
 
-    def __init__(self, cdll: Any, path: str, file: str) -> None:
+    def __init__(self, cdll: Any, path: str, file: str, dll: Any = None) -> None:
         object.__setattr__(self, "_pyo2_lib", (cdll, path, file))
+        object.__setattr__(self, "_pyo2_dll", dll)
+
+    def _class(self, name: str) -> Any:
+        """The class ``name`` (``#[pyo2::class]``), or None if the library has none of that name."""
+        if not isinstance(name, str) or self._pyo2_dll is None:
+            return None
+        from ._objects import load_class
+
+        cdll, path, _ = self._pyo2_lib
+        return load_class(self._pyo2_dll, cdll, path, name)
 
     def _record(self, name: str) -> RecordType:
         cdll, path, _ = self._pyo2_lib
@@ -1468,10 +1486,23 @@ class Types:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        cls = self._class(name)
+        if cls is not None:
+            return cls
         return self._record(name).cls
 
     def __getitem__(self, name: str) -> Any:
+        cls = self._class(name)
+        if cls is not None:
+            return cls
         return self._record(name).cls
+
+    def classes(self) -> list[str]:
+        """The names of the library's classes (``#[pyo2::class]``, from its symbol table)."""
+        from ._objects import class_names
+        from ._symbols import exported_functions
+
+        return class_names(exported_functions(self._pyo2_lib[2]))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("dll.types is read-only; use dll.types.bind(name, cls)")
@@ -1499,7 +1530,7 @@ class Types:
         bind(self._record(name), cls)
 
     def __dir__(self) -> list[str]:
-        return sorted({*self.names(), "bind", "names", "record"})
+        return sorted({*self.names(), *self.classes(), "bind", "classes", "names", "record"})
 
     def __repr__(self) -> str:
         return f"<record types of {self._pyo2_lib[1]!r}>"

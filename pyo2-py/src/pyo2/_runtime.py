@@ -24,6 +24,7 @@ import ctypes
 from typing import TYPE_CHECKING, Any
 
 from . import _abi
+from ._callbacks import forget
 from ._marshal import Marshal, write_back_flat
 from ._types import Ret, Scalar, Signature
 
@@ -188,7 +189,12 @@ def call(state: State, sig: Signature, c: Any, args: tuple[Any, ...], trusted: b
     not inferred from these values.
     """
     marshal = Marshal(state.name, trusted)
-    c_args = [marshal.param(t, value, pname) for (pname, t), value in zip(sig.params, args)]
+    try:
+        c_args = [marshal.param(t, value, pname) for (pname, t), value in zip(sig.params, args)]
+    except BaseException:
+        if marshal.callbacks:  # Rust never received them
+            forget(marshal.callbacks, sent=False)
+        raise
     ret = sig.ret
     slot = None
     if isinstance(ret, Ret):
@@ -199,7 +205,9 @@ def call(state: State, sig: Signature, c: Any, args: tuple[Any, ...], trusted: b
         return result if slot is None else _abi.settle(state.name, result, ret, slot, None)  # type: ignore[arg-type]
     try:
         marshal.layout()
-        if marshal.in_place:
+        # With a callback, Python code runs during the call anyway, and a Rust
+        # thread calling it needs the GIL: holding it would deadlock.
+        if marshal.in_place and not marshal.callbacks:
             c = holding_gil(state.address, sig)
         result = c(*marshal.c_args(c_args))
         if slot is not None:

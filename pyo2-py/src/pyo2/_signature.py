@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING
 from ._errors import SignatureError
 from ._types import (
     SCALARS,
+    SELF,
+    SELF_MUT,
+    SELF_REF,
+    STR_ARG,
     U8,
+    CallbackT,
+    IterT,
     OArr,
     OOpt,
     ORec,
@@ -154,6 +160,15 @@ class _Parser:
         params: list[tuple[str, Param]] = []
         seen: set[str] = set()
         while not self.accept(")"):
+            if self.exported and not params and self._receiver():
+                self.i += 1
+                params.append(("self", SELF_MUT if self.accept("mut") else SELF_REF))
+                self.i += 1
+                seen.add("self")
+                if not self.accept(","):
+                    self.expect(")", "',' or ')'")
+                    break
+                continue
             self.accept("mut")
             name_tok = self.tok
             pname = self.ident("a parameter name or ')'")
@@ -175,6 +190,44 @@ class _Parser:
         if self.tok.kind != "end":
             raise self.fail("expected the end of the declaration")
         return Signature(name, tuple(params), ret)
+
+    def _receiver(self) -> bool:
+        """At ``&self`` or ``&mut self`` (a method's first parameter)."""
+        ahead = [t.text for t in self.toks[self.i : self.i + 3]]
+        return ahead[:2] == ["&", "self"] or ahead == ["&", "mut", "self"]
+
+    def callback(self, stored: bool) -> CallbackT:
+        """``dyn Fn(A, …) -> R`` (``stored``) or ``dyn FnMut(A, …) -> R``,
+        after the ``&mut`` / ``Callback<``."""
+        self.expect("dyn", "'dyn'")
+        self.expect("Fn" if stored else "FnMut", "'Fn'" if stored else "'FnMut'")
+        self.expect("(")
+        args: list[Scalar | VecRef] = []
+        while not self.accept(")"):
+            if self.accept("&"):
+                self.expect("str", "str (a callback takes scalars, bool and &str)")
+                args.append(STR_ARG)
+            elif self.tok.kind == "ident" and self.tok.text in SCALARS:
+                args.append(SCALARS[self.tok.text])
+                self.i += 1
+            else:
+                raise self.fail("expected a callback argument type: a scalar, bool or &str")
+            if not self.accept(","):
+                self.expect(")", "',' or ')'")
+                break
+        ret: Scalar | None = None
+        if self.accept("->"):
+            if self.accept("("):
+                self.expect(")", "')'")
+            elif self.tok.kind == "ident" and self.tok.text in SCALARS:
+                ret = SCALARS[self.tok.text]
+                self.i += 1
+            else:
+                raise self.fail("expected a callback return type: a scalar, bool or ()")
+        if stored:
+            while self.accept("+"):
+                self.ident("a marker trait")
+        return CallbackT(stored, tuple(args), ret)
 
     def ret(self) -> Scalar | None:
         if self.accept("("):
@@ -218,11 +271,21 @@ class _Parser:
         self.expect(">", "'>'")
         return Ret(value, optional=True)
 
-    def plain(self) -> Scalar | Owned | ORet | None:
+    def plain(self) -> Scalar | Owned | ORet | IterT | None:
         tok = self.tok
         if tok.text == "(" and self.toks[self.i + 1].text == ")":
             self.i += 2
             return None
+        if self.exported and tok.text == "Self":
+            self.i += 1
+            return SELF
+        if self.exported and tok.text == "Iter" and self.toks[self.i + 1].text == "<":
+            self.i += 2
+            item = self.plain()
+            if item is None or isinstance(item, IterT):
+                raise self.fail("an Iter's item is a type a function returns (not (), Option or Result)")
+            self.expect(">", "'>'")
+            return IterT(item)
         if tok.text in SCALARS:
             self.i += 1
             return SCALARS[tok.text]
@@ -294,7 +357,7 @@ class _Parser:
     def inner(self, depth: int, in_slice: bool = False) -> RType:
         """A type inside a view (never a :class:`Rich` one)."""
         t = self.type(depth, in_slice)
-        assert not isinstance(t, Rich)
+        assert not isinstance(t, (Rich, CallbackT))
         return t
 
     def type(self, depth: int, in_slice: bool = False) -> Param:
@@ -305,6 +368,14 @@ class _Parser:
             self.i += 1
             return SCALARS[tok.text]
         top = self.exported and depth == 1
+        if top and tok.text in ("Callback", "pyo2") and self.toks[self.i + 1].text in ("<", "::"):
+            if self.accept("pyo2"):
+                self.expect("::")
+            self.expect("Callback", "Callback")
+            self.expect("<")
+            callback = self.callback(stored=True)
+            self.expect(">", "'>'")
+            return callback
         if top and tok.text == "Option" and self.toks[self.i + 2].text == "&":
             self.i += 2
             view = self.inner(1)
@@ -327,6 +398,8 @@ class _Parser:
                 raise self.fail("a parameter can't borrow for 'static: Python lends memory for one call")
             self.i += 1
         mutable = self.accept("mut")
+        if top and mutable and self.tok.text == "dyn":
+            return self.callback(stored=False)
         sugar = self.exported and (depth == 1 or (in_slice and not mutable))
         if top and self._is_record():
             return Rich("mut" if mutable else "ref", ORec(self.ident("a record name")))

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from ._signature import python_name, python_parameters
 from ._types import (
     U8,
+    CallbackT,
+    IterT,
     OArr,
     OOpt,
     ORec,
@@ -118,6 +120,8 @@ class _Names:
             return [self[t.kind]]
         if isinstance(t, Rich):
             return self.rich(t)
+        if isinstance(t, CallbackT):
+            return [self["Any"]]  # a callable (issue 13; its Callable[...] spelling is to come)
         if t.utf8:
             return [self["str"], self["bytes"], self["bytearray"], self["memoryview"]]
         elem = t.elem
@@ -189,6 +193,8 @@ class _Names:
                 text = f"{self['list']}[{self.param(value.elem)}]"
         elif isinstance(value, ORet):
             text = self.owned(value.t, param=False)
+        elif isinstance(value, IterT):
+            text = self["Any"]  # an iterator (issue 13; its Iterator[...] spelling is to come)
         else:
             text = self.param(value)
         return f"{text} | None" if ret.optional and text != "None" else text

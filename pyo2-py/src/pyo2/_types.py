@@ -18,8 +18,15 @@ __all__ = [
     "OWNED_BUF_LAYOUT",
     "PYVEC_LAYOUT",
     "SCALARS",
+    "SELF",
+    "SELF_MUT",
+    "SELF_REF",
+    "STR_ARG",
     "COwnedBuf",
     "CPyVec",
+    "CallbackT",
+    "Handle",
+    "IterT",
     "Owned",
     "Param",
     "RType",
@@ -241,7 +248,7 @@ class VecRef(_Frozen):
 #: A type a parameter or a ``PyVec`` element can have.
 RType = Union[Scalar, VecRef]
 #: A type a parameter can have (an exported function's may be :class:`Rich`).
-Param = Union[Scalar, VecRef, "Rich"]
+Param = Union[Scalar, VecRef, "Rich", "CallbackT"]
 
 PYSTR = VecRef(U8, mutable=False)
 
@@ -270,14 +277,14 @@ class Ret(_Frozen):
     __slots__ = ("error", "optional", "value")
     _fields = ("value", "optional", "error")
     #: ``None`` for ``()``.
-    value: Scalar | Owned | ORet | None
+    value: Scalar | Owned | ORet | IterT | None
     #: ``Option<value>``.
     optional: bool
     #: The error type's name in ``Result<_, E>``, or ``None`` when not a ``Result``.
     error: str | None
 
     def __init__(
-        self, value: Scalar | Owned | ORet | None, optional: bool = False, error: str | None = None
+        self, value: Scalar | Owned | ORet | IterT | None, optional: bool = False, error: str | None = None
     ) -> None:
         self._set(value=value, optional=optional, error=error)
 
@@ -325,7 +332,7 @@ class Signature(_Frozen):
         return isinstance(self.ret, Ret)
 
     def __str__(self) -> str:
-        params = ", ".join(f"{n}: {t}" for n, t in self.params)
+        params = ", ".join(str(t) if isinstance(t, Handle) else f"{n}: {t}" for n, t in self.params)
         ret = "" if self.ret is None or str(self.ret) == "()" else f" -> {self.ret}"
         return f"fn {self.name}({params}){ret}"
 
@@ -495,3 +502,81 @@ class ORet(_Frozen):
 
     def __str__(self) -> str:
         return str(self.t)
+
+
+# ---------------------------------------------------------------------------
+# Objects, iterators and callbacks (issue 13, descriptor version 2; see
+# ``pyo2::abi``'s sections "Objects", "Iterators" and "Callbacks").
+
+
+class Handle(Scalar):
+    """An object's ``u64`` handle: the ``&self`` / ``&mut self`` parameter of
+    a method, or the ``Self`` a constructor returns. It crosses as the
+    ``u64`` it is (the slot's ``u64`` field), and is spelled as in Rust."""
+
+    __slots__ = ("shown",)
+    shown: str
+
+    def __init__(self, shown: str) -> None:
+        u = SCALARS["u64"]
+        super().__init__(u.name, u.kind, u.size, u.ctype, u.code, u.lo, u.hi)
+        self._set(shown=shown)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (*super()._key(), self.shown)
+
+    def __str__(self) -> str:
+        return self.shown
+
+    @property
+    def mutable(self) -> bool:
+        return self.shown == "&mut self"
+
+
+#: ``&self``, ``&mut self`` (a method's first parameter) and ``Self`` (a constructor's return).
+SELF_REF = Handle("&self")
+SELF_MUT = Handle("&mut self")
+SELF = Handle("Self")
+#: A callback's ``&str`` argument.
+STR_ARG = VecRef(U8, mutable=False, utf8=True)
+
+
+class CallbackT(_Frozen):
+    """A callback parameter: ``&mut dyn FnMut(A, …) -> R`` (scoped, valid for
+    one call) or ``Callback<dyn Fn(A, …) -> R>`` (``stored``: Rust keeps it
+    until it calls ``release``). Arguments are scalars, ``bool`` and ``&str``
+    (:data:`STR_ARG`); the return a scalar, ``bool`` or ``()`` (None)."""
+
+    __slots__ = ("args", "ret", "stored")
+    _fields = ("stored", "args", "ret")
+    stored: bool
+    args: tuple[Scalar | VecRef, ...]
+    ret: Scalar | None
+
+    def __init__(self, stored: bool, args: tuple[Scalar | VecRef, ...], ret: Scalar | None) -> None:
+        self._set(stored=stored, args=args, ret=ret)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.stored, self.args, self.ret)
+
+    def __str__(self) -> str:
+        args = ", ".join(map(str, self.args))
+        ret = "" if self.ret is None else f" -> {self.ret}"
+        return f"Callback<dyn Fn({args}){ret}>" if self.stored else f"&mut dyn FnMut({args}){ret}"
+
+
+class IterT(_Frozen):
+    """``Iter<item>``: a return Python sees as an iterator of ``item``\\ s."""
+
+    __slots__ = ("item",)
+    _fields = ("item",)
+    item: Scalar | Owned | ORet
+
+    def __init__(self, item: Scalar | Owned | ORet) -> None:
+        self._set(item=item)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.item,)
+
+    def __str__(self) -> str:
+        return f"Iter<{self.item}>"

@@ -17,3 +17,23 @@ fn b_scale(outputs: &mut [Output], k: f64) {
         o.y *= k;
     }
 }
+
+/// A class named like the main fixture's, for the foreign-handle tests: its
+/// handles belong to this library's registry, not the other's.
+#[pyo2::class]
+pub struct Counter {
+    n: i64,
+}
+
+#[pyo2::methods]
+impl Counter {
+    #[new]
+    fn new(start: i64) -> Self {
+        Counter { n: start }
+    }
+
+    #[getter]
+    fn value(&self) -> i64 {
+        self.n
+    }
+}

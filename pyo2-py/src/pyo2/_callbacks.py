@@ -1,0 +1,256 @@
+"""Python callables called from Rust: ``&mut dyn FnMut(…)`` and ``pyo2::Callback<dyn Fn(…)>``.
+
+The contract is ``pyo2::abi``'s section "Callbacks". In short:
+
+- A callable crosses as a small C struct, ``{call, ctx}`` (scoped, valid for
+  one call) or ``{call, ctx, release}`` (stored: Rust keeps it until it calls
+  ``release(ctx)``, exactly once). ``ctx`` is a key into :data:`_TABLE`,
+  which holds the loader's one reference to the callable: a scoped entry is
+  removed when the call returns, a stored one by ``release``.
+- ``call`` is one ctypes ``CFUNCTYPE`` **trampoline** per callback signature,
+  made once and kept for the life of the process (:data:`_TRAMPOLINES`), so
+  Rust may call it from any thread at any time; ctypes takes the GIL.
+- An exception raised by the callable (or a result that doesn't convert) is
+  kept in a per-thread stash and the trampoline returns non-zero: Rust
+  unwinds to the exported call on that thread, which returns
+  ``CALLBACK_RAISED``, and :func:`take_raised` hands the loader the very
+  exception object to raise. On a thread inside no Python call (a Rust
+  thread calling a stored callback) there is no call to raise it from: it
+  goes to :func:`sys.unraisablehook`.
+
+Imports point down: :mod:`pyo2._marshal` and :mod:`pyo2._abi` use this
+module; it uses :mod:`pyo2._types` only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import operator
+import sys
+import threading
+from array import array
+from typing import Any, Callable
+
+from ._types import CallbackT, Scalar
+
+__all__ = ["argument", "converter", "forget", "forget_fast", "live_callbacks", "take_raised"]
+
+#: ctx → the Python callable (the loader's one reference to it).
+_TABLE: dict[int, Callable[..., Any]] = {}
+_KEYS = itertools.count(1)
+#: The trampoline (ctypes function object and its address) of each signature, forever.
+_TRAMPOLINES: dict[CallbackT, tuple[Any, int]] = {}
+_STASH = threading.local()
+#: :mod:`array` type code of a pointer.
+_WORD = next(code for code in "QLI" if array(code).itemsize == ctypes.sizeof(ctypes.c_void_p))
+
+
+class _View(ctypes.Structure):
+    """``Pyo2StrView``: ``{const uint8_t *ptr; size_t len;}``."""
+
+    _fields_ = [("ptr", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _Scoped(ctypes.Structure):
+    """``Pyo2FnMut``."""
+
+    _fields_ = [("call", ctypes.c_void_p), ("ctx", ctypes.c_void_p)]
+
+
+class _Stored(ctypes.Structure):
+    """``Pyo2Callback``."""
+
+    _fields_ = [("call", ctypes.c_void_p), ("ctx", ctypes.c_void_p), ("release", ctypes.c_void_p)]
+
+
+def _release(ctx: int | None) -> None:
+    callable_ = _TABLE.pop(ctx or 0, None)
+    del callable_  # the callable's last reference may go here, on any thread
+
+
+_RELEASE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_release)
+_RELEASE_ADDRESS = ctypes.cast(_RELEASE, ctypes.c_void_p).value
+
+
+def live_callbacks() -> int:
+    """How many callables Rust may still call (scoped ones in flight, stored ones not released)."""
+    return len(_TABLE)
+
+
+def take_raised() -> BaseException | None:
+    """The exception a callable raised on this thread since the last call, or None (clearing it)."""
+    exc: BaseException | None = getattr(_STASH, "exc", None)
+    if exc is not None:
+        _STASH.exc = None
+    return exc
+
+
+def _in_python_call() -> bool:
+    """Whether this thread is a Python thread (so it reached Rust through a call
+    of the loader, which will raise the stashed exception), not a thread Rust
+    started (a ``_DummyThread`` to :mod:`threading`, or none)."""
+    active = getattr(threading, "_active", None)
+    # (A threading module without its registry: ask it, which may register a dummy.)
+    thread = active.get(threading.get_ident()) if isinstance(active, dict) else threading.current_thread()
+    dummy = getattr(threading, "_DummyThread", ())
+    return thread is not None and not isinstance(thread, dummy)
+
+
+class _HookArgs:
+    """What :func:`sys.unraisablehook` reads (its own type can't be made from Python)."""
+
+    def __init__(self, exc: BaseException, err_msg: str, obj: object) -> None:
+        self.exc_type = type(exc)
+        self.exc_value = exc
+        self.exc_traceback = exc.__traceback__
+        self.err_msg = err_msg
+        self.object = obj
+
+
+def _unraisable(exc: BaseException, callable_: object) -> None:
+    """Report an exception that no call can raise, as Python reports one in ``__del__``."""
+    message = "Exception ignored in a pyo2 callback called from a Rust thread"
+    hook = sys.unraisablehook
+    try:
+        if hook is not sys.__unraisablehook__:
+            hook(_HookArgs(exc, message, callable_))  # type: ignore[arg-type]
+            return
+    except BaseException:
+        pass
+    import traceback
+
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        sys.stderr.write(f"{message}: {callable_!r}\n{text}")
+    except BaseException:
+        pass
+
+
+def _raised(exc: BaseException, ctx: int) -> int:
+    if _in_python_call():
+        if getattr(_STASH, "exc", None) is None:  # the first one is what the call raises
+            _STASH.exc = exc
+    else:
+        _unraisable(exc, _TABLE.get(ctx))
+    return 1
+
+
+def _converter(t: Scalar) -> Callable[[Any], Any]:
+    """Checks a callable's result for a ``t`` return (``TypeError`` / ``OverflowError``)."""
+    if t.kind == "bool":
+
+        def to_bool(value: Any) -> int:
+            if value is True or value is False:
+                return int(value)
+            number = operator.index(value)
+            if number not in (0, 1):
+                raise ValueError(f"a callback returning bool returned {value!r}")
+            return number
+
+        return to_bool
+    if t.kind == "float":
+        return float
+    lo, hi = t.lo, t.hi
+
+    def to_int(value: Any) -> int:
+        if isinstance(value, bool):
+            raise TypeError(f"a callback returning {t} returned a bool")
+        number = operator.index(value)
+        if not lo <= number <= hi:  # type: ignore[operator]
+            raise OverflowError(f"a callback returning {t} returned {number}, out of {t.describe()}")
+        return number
+
+    return to_int
+
+
+def _text(address: int) -> str:
+    view = _View.from_address(address)
+    return ctypes.string_at(view.ptr, view.len).decode("utf-8") if view.len else ""
+
+
+def _trampoline(sig: CallbackT) -> tuple[Any, int]:
+    """The C function ``int32_t call(void *ctx, A1 a1, …, R *out)`` for ``sig``."""
+    found = _TRAMPOLINES.get(sig)
+    if found is not None:
+        return found
+    ret = sig.ret
+    out_ctype: Any = None if ret is None else (ctypes.c_uint8 if ret.kind == "bool" else ret.ctype)
+    texts = tuple(i for i, a in enumerate(sig.args) if not isinstance(a, Scalar))
+    argtypes = [ctypes.c_void_p if i in texts else a.ctype for i, a in enumerate(sig.args)]  # type: ignore[union-attr]
+    table = _TABLE
+    convert = None if ret is None else _converter(ret)
+
+    def call(ctx: int, *args: Any) -> int:
+        try:
+            out = args[-1]
+            if texts:
+                values = list(args[:-1])
+                for i in texts:
+                    values[i] = _text(values[i])
+                result = table[ctx](*values)
+            else:
+                result = table[ctx](*args[:-1])
+            if convert is not None:
+                out_ctype.from_address(out).value = convert(result)
+        except BaseException as exc:
+            return _raised(exc, ctx)
+        return 0
+
+    function = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, *argtypes, ctypes.c_void_p)(call)
+    address = ctypes.cast(function, ctypes.c_void_p).value
+    assert address is not None
+    found = _TRAMPOLINES[sig] = (function, address)
+    return found
+
+
+def argument(t: CallbackT, value: Any, marshal: Any, where: Any) -> int:
+    """The C argument for a callback parameter: the address of its struct, kept
+    alive by ``marshal`` (a :class:`pyo2._marshal.Marshal`), which also forgets
+    a scoped callable when the call returns (a stored one, once Rust releases it)."""
+    if not callable(value):
+        where.fail(TypeError, "", f"got {type(value).__name__!r} object, expected a callable ({t})")
+    _, address = _trampoline(t)
+    ctx = next(_KEYS)
+    _TABLE[ctx] = value
+    c: ctypes.Structure = _Stored(address, ctx, _RELEASE_ADDRESS) if t.stored else _Scoped(address, ctx)
+    marshal.keep.append(c)
+    marshal.callbacks.append((ctx, t.stored))
+    return ctypes.addressof(c)
+
+
+def converter(t: CallbackT, retry: type[Exception]) -> Callable[[Any], tuple[int, int, Any, bool]]:
+    """For the generated fast path (:mod:`pyo2._codegen`): converts a callable
+    to ``(address of its struct, ctx, the struct's memory, stored)``, or
+    raises ``retry`` for anything else (the general path explains)."""
+    _, address = _trampoline(t)
+    stored = t.stored
+    release = _RELEASE_ADDRESS if stored else None
+    table = _TABLE
+    keys = _KEYS
+
+    def convert(value: Any) -> tuple[int, int, Any, bool]:
+        if not callable(value):
+            raise retry
+        ctx = next(keys)
+        memory = array(_WORD, (address, ctx, release) if stored else (address, ctx))
+        table[ctx] = value
+        return (memory.buffer_info()[0], ctx, memory, stored)
+
+    return convert
+
+
+def forget_fast(callbacks: tuple[tuple[int, int, Any, bool], ...], sent: bool) -> None:
+    """:func:`forget` for the callbacks of the generated fast path (:func:`converter`)."""
+    for _, ctx, _, stored in callbacks:
+        if not (stored and sent):
+            _TABLE.pop(ctx, None)
+
+
+def forget(callbacks: list[tuple[int, bool]], sent: bool) -> None:
+    """Drop the table's entries of one call's callables: the scoped ones when
+    the call returned (``sent``), all of them when Rust never received them."""
+    for ctx, stored in callbacks:
+        if not (stored and sent):
+            _TABLE.pop(ctx, None)
+    callbacks.clear()

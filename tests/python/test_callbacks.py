@@ -1,0 +1,249 @@
+"""Python callables called from Rust (issue 13; tests/fixture/src/objects.rs):
+scoped ``&mut dyn FnMut`` and stored ``pyo2::Callback`` parameters."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import traceback
+import weakref
+from typing import Any
+
+import pytest
+
+import pyo2
+from pyo2._callbacks import live_callbacks
+from support import run_python
+
+
+@pytest.fixture(autouse=True)
+def _no_logger(dll: pyo2.RustDLL) -> Any:
+    """Every test starts and ends without a stored logger (a static in the library)."""
+    dll.clear_logger()
+    yield
+    dll.clear_logger()
+
+
+class Recorder:
+    """A callable that remembers its calls (and can be weakly referenced)."""
+
+    def __init__(self, result: Any = None) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.result = result
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls.append(args)
+        return self.result
+
+
+def test_scoped_callback_gets_each_hit_and_can_stop(dll: pyo2.RustDLL) -> None:
+    seen: list[tuple[int, str]] = []
+
+    def on_hit(i: int, w: str) -> bool:
+        seen.append((i, w))
+        return w != "xstop"
+
+    assert dll.scan("a xa b xé xstop xlast", on_hit) == 3
+    assert seen == [(1, "xa"), (3, "xé"), (4, "xstop")]
+    assert dll.scan("no hits here", on_hit) == 0
+    assert dll.map_f64([1.0, 2.5, -3.0], lambda v: v * 2) == [2.0, 5.0, -6.0]
+
+
+def test_scoped_callback_is_valid_for_one_call(dll: pyo2.RustDLL) -> None:
+    before = live_callbacks()
+    cb = Recorder(True)
+    ref = weakref.ref(cb)
+    assert dll.scan("xa xb", cb) == 2
+    assert live_callbacks() == before  # forgotten when the call returned
+    del cb
+    assert ref() is None  # pyo2 kept no reference
+    # Refused in Python before the call: nothing is kept either.
+    with pytest.raises(TypeError, match="on_hit"):
+        dll.scan("xa", 42)
+    with pytest.raises(TypeError):
+        dll.scan(42, Recorder(True))
+    assert live_callbacks() == before
+
+
+def test_callback_argument_and_return_types(dll: pyo2.RustDLL) -> None:
+    calls: list[tuple[int, bool, str]] = []
+
+    def f(a: int, b: bool, s: str) -> int:
+        calls.append((a, b, s))
+        return 20 if b else 1
+
+    assert dll.call_with(f) == 21
+    assert calls == [(-1, True, "héllo"), (2, False, "")]
+    assert type(calls[0][1]) is bool
+    # A result that doesn't convert is the callable's error, raised from the call.
+    with pytest.raises(OverflowError, match="u64"):
+        dll.call_with(lambda a, b, s: -1)
+    with pytest.raises(TypeError):
+        dll.call_with(lambda a, b, s: "3")
+    with pytest.raises(TypeError):
+        dll.scan("xa", lambda i, w: None)  # a bool callback must return a bool
+    assert dll.call_with(lambda a, b, s: 2**64 - 1 if b else 0) == 2**64 - 1
+
+
+def test_stored_callback_lives_until_rust_drops_it(dll: pyo2.RustDLL) -> None:
+    before = live_callbacks()
+    first = Recorder()
+    ref = weakref.ref(first)
+    dll.set_logger(first)
+    assert first.calls == [("logger set",)]
+    del first
+    gc.collect()
+    assert ref() is not None  # Rust holds it
+    logger = ref()
+    assert logger is not None
+    assert dll.log_here("hello")
+    assert logger.calls[-1] == ("hello",)
+    del logger
+    second = Recorder()
+    ref2 = weakref.ref(second)
+    dll.set_logger(second)  # releases the first, exactly once
+    gc.collect()
+    assert ref() is None
+    assert ref2() is not None
+    del second
+    assert dll.clear_logger()
+    gc.collect()
+    assert ref2() is None
+    assert live_callbacks() == before
+    assert not dll.clear_logger()
+
+
+def test_exception_in_callback_is_the_same_object(dll: pyo2.RustDLL) -> None:
+    raised: list[BaseException] = []
+    guards = dll.scan_guards()
+
+    def on_hit(i: int, w: str) -> bool:
+        if w == "xboom":
+            error = KeyError(w)
+            raised.append(error)
+            raise error  # the line the traceback must show
+        return True
+
+    with pytest.raises(KeyError) as info:
+        dll.scan("xa xboom xc", on_hit)
+    assert info.value is raised[0]
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert any(
+        f.name == "on_hit" and f.line == "raise error  # the line the traceback must show" for f in frames
+    )
+    assert dll.scan_guards() == guards + 1  # Rust's destructors ran
+    assert dll.scan("xa xb", lambda i, w: True) == 2  # the next call works
+    # Any exception, BaseException subclasses too.
+    with pytest.raises(KeyboardInterrupt):
+        dll.scan("xa", lambda i, w: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert dll.scan("xa", lambda i, w: True) == 1
+
+
+def test_exception_in_stored_callback_on_the_calling_thread(dll: pyo2.RustDLL) -> None:
+    error = ValueError("from the logger")
+
+    def log(message: str) -> None:
+        if message == "fail":
+            raise error
+
+    dll.set_logger(log)
+    assert dll.log_here("fine")
+    with pytest.raises(ValueError, match="from the logger") as info:
+        dll.log_here("fail")
+    assert info.value is error
+    assert dll.log_here("fine again")
+
+
+def test_exception_on_a_rust_thread_goes_to_unraisablehook(dll: pyo2.RustDLL) -> None:
+    reported: list[Any] = []
+    old = sys.unraisablehook
+    sys.unraisablehook = reported.append
+    try:
+
+        def log(message: str) -> None:
+            if message.endswith("message 1"):
+                raise RuntimeError(message)
+
+        dll.set_logger(log)
+        assert dll.log_from_threads(3, 4) == 3 * 3  # each thread's raising call unwound, the rest ran
+    finally:
+        sys.unraisablehook = old
+    assert sorted(str(r.exc_value) for r in reported) == [f"thread {t} message 1" for t in range(3)]
+    assert all(r.exc_type is RuntimeError and r.exc_traceback is not None for r in reported)
+    # Nothing was left in this thread's stash: the next call is clean.
+    dll.set_logger(lambda m: None)
+    assert dll.log_here("x")
+
+
+def test_callback_may_call_into_the_library(dll: pyo2.RustDLL) -> None:
+    def on_hit(i: int, w: str) -> bool:
+        return bool(dll.scan(w, lambda j, v: True) == 1)
+
+    assert dll.scan("xa xb xc", on_hit) == 3
+
+    def nested_raises(i: int, w: str) -> bool:
+        return dll.scan(w, lambda j, v: 1 / 0) == 1  # type: ignore[no-any-return]
+
+    with pytest.raises(ZeroDivisionError):
+        dll.scan("xa", nested_raises)
+    assert dll.scan("xa", lambda i, w: True) == 1
+
+
+def test_rust_threads_call_a_stored_callback_from_many_threads(dll: pyo2.RustDLL) -> None:
+    count = [0]
+    lock = threading.Lock()
+
+    def log(message: str) -> None:
+        with lock:
+            count[0] += 1
+
+    dll.set_logger(log)
+    assert dll.log_from_threads(8, 500) == 4000
+    assert count[0] == 4001
+
+
+def test_rust_threads_and_gc_collect_do_not_deadlock(fixture_path: object) -> None:
+    """8 Rust threads x 10k calls of a stored callback while Python loops gc.collect()."""
+    code = f"""
+import gc, threading, pyo2
+dll = pyo2.RustDLL({str(fixture_path)!r})
+calls = []
+class Junk:
+    def __init__(self): self.me = self
+def log(message):
+    calls.append(message)
+    Junk()  # garbage for the collector, made on Rust's threads
+dll.set_logger(log)
+done = threading.Event()
+result = []
+def run():
+    result.append(dll.log_from_threads(8, 10_000))
+    done.set()
+t = threading.Thread(target=run)
+t.start()
+loops = 0
+while not done.is_set():
+    gc.collect()
+    loops += 1
+t.join()
+assert result == [80_000], result
+assert len(calls) == 80_001, len(calls)
+assert dll.clear_logger()
+print("ok", loops > 0)
+"""
+    result = run_python(code, timeout=240)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ok", "True"]
+
+
+def test_stored_callback_at_exit_is_clean(fixture_path: object) -> None:
+    code = f"""
+import pyo2
+dll = pyo2.RustDLL({str(fixture_path)!r})
+dll.set_logger(print)
+dll.log_here("still here")
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "logger set\nstill here\n"
