@@ -28,10 +28,14 @@ other_pythons() {
     command -v pypy3
 }
 
+# cpython3.12, pypy3.9, ...: the interpreter's name in its venv's and its log's.
+python_name() {
+    "$1" -c 'import platform, sys; print(platform.python_implementation().lower() + "%d.%d" % sys.version_info[:2])'
+}
+
 suite_on() {
-    local python=$1 name venv
-    name=$("$python" -c 'import platform, sys; print(platform.python_implementation().lower() + "%d.%d" % sys.version_info[:2])')
-    venv="$PWD/.venv-$name"
+    local python=$1 venv
+    venv="$PWD/.venv-$(python_name "$python")"
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements-compat.txt
     PYTHONPATH="$PWD/pyo2-py/src" HYPOTHESIS_PROFILE=fast \

@@ -17,6 +17,12 @@ import pytest
 
 from support import ROOT
 
+# One py3-none wheel for every Python: built and installed once, on the main
+# Python, and installed into another one (PyPy when there is one) by the last
+# test. Each build compiles the crate and each install makes a venv, too slow
+# to repeat on every interpreter for the same result.
+pytestmark = pytest.mark.main_only
+
 # The fresh venvs must see nothing of this checkout: no PYTHONPATH (the test
 # command sets it for the other Pythons), no cargo target directory.
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CARGO_TARGET_DIR")}
