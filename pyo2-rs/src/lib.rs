@@ -470,6 +470,27 @@ pub use pyo2_macros::methods;
 /// fn keep(f: &mut dyn FnMut(u8)) { *KEPT.lock().unwrap() = Some(f); }
 /// ```
 ///
+/// A parameter's C value must fit in an 8-byte argument slot of the
+/// uniform entry point (`pyo2::abi`, "The uniform entry point"):
+///
+/// ```compile_fail,E0080
+/// #[repr(C)]
+/// #[derive(Clone, Copy)]
+/// pub struct Two(u64, u64);
+/// pub struct Wide;
+/// // SAFETY: (a test that must not compile) nothing borrows.
+/// unsafe impl pyo2::abi::Param<'_> for Wide {
+///     type C = Two;
+///     type Held = pyo2::abi::Direct<Wide>;
+///     fn describe(out: &mut String) { out.push_str("Wide") }
+///     unsafe fn from_c(_: Two) -> Result<Self::Held, pyo2::abi::ArgError> {
+///         Ok(pyo2::abi::Direct::new(Wide))
+///     }
+/// }
+/// #[pyo2::export]
+/// fn wide(_w: Wide) {}
+/// ```
+///
 /// The same items compile when implemented for pyo2's own types through
 /// the blanket impls, which is what keeps them usable:
 ///
