@@ -1240,13 +1240,14 @@ class RecordBack:
         how = _uniform_getter(self.rec, cls)
         if how is None or how[0] != kinds[0]:
             return False
-        try:
-            now = list(map(how[1], objs))
+        field = operator.itemgetter if how[0] == "dict" else operator.attrgetter
+        try:  # field by field: no tuple made per object
+            return all(
+                all(map(operator.is_, map(field(name), objs), map(operator.itemgetter(k), snaps)))
+                for k, name in enumerate(self.rec.names)
+            )
         except Exception:  # a field deleted meanwhile: judged one by one
             return False
-        if len(self.rec.names) == 1:
-            now = list(zip(now))
-        return all(map(operator.is_, chain.from_iterable(now), chain.from_iterable(snaps)))
 
     def _changed(self, rec: RecordType) -> NoReturn:
         raise RuntimeError(
