@@ -29,7 +29,7 @@ import struct
 import sys
 from collections import deque
 from itertools import chain, compress, repeat, starmap
-from types import MemberDescriptorType
+from types import GetSetDescriptorType, MemberDescriptorType
 from typing import Any, Callable, NoReturn
 
 from ._convert import read_scalars, scalar, show, text
@@ -719,7 +719,6 @@ def check_scalar(t: Scalar, value: Any, path: str) -> Any:
 _TYPE_DICT = type.__dict__["__dict__"].__get__
 _TYPE_MRO = type.__dict__["__mro__"].__get__
 _TYPE_FLAGS = type.__dict__["__flags__"].__get__
-_TYPE_DICTOFFSET = type.__dict__["__dictoffset__"].__get__
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
 _OBJECT_GETATTRIBUTE = object.__dict__["__getattribute__"]
 _OBJECT_SETATTR = object.__dict__["__setattr__"]
@@ -736,14 +735,15 @@ def _plain_class(cls: type, names: tuple[str, ...]) -> bool:
     ``__getattribute__``, ``__getattr__`` or ``__setattr__``); each name is a
     slot of the class, or, with instances having a ``__dict__``, absent from
     the class or a plain value there (a dataclass default). What the class
-    says is read past its metaclass.
+    says is read past its metaclass. (Instances have a ``__dict__`` when a
+    class of the MRO has its ``__dict__`` descriptor, as CPython and PyPy
+    both make it.)
     """
     try:
         mro = _TYPE_MRO(cls)
         if any(b is not object and not _TYPE_FLAGS(b) & _HEAPTYPE for b in mro):
             return False
         dicts = [_TYPE_DICT(b) for b in mro]
-        has_dict = _TYPE_DICTOFFSET(cls) != 0
     except (TypeError, AttributeError):  # pragma: no cover - not a class
         return False
 
@@ -753,6 +753,13 @@ def _plain_class(cls: type, names: tuple[str, ...]) -> bool:
                 return d[name]
         return _MISSING
 
+    def ours(descriptor: Any) -> bool:
+        """A descriptor made for a class of the MRO (not one copied from another class)."""
+        return any(b is descriptor.__objclass__ for b in mro)
+
+    instance_dict = lookup("__dict__")
+    has_dict = type(instance_dict) is GetSetDescriptorType and ours(instance_dict)
+
     if (
         lookup("__getattribute__") is not _OBJECT_GETATTRIBUTE
         or lookup("__setattr__") is not _OBJECT_SETATTR
@@ -761,7 +768,7 @@ def _plain_class(cls: type, names: tuple[str, ...]) -> bool:
         return False
     for name in names:
         attr = lookup(name)
-        if type(attr) is MemberDescriptorType:
+        if type(attr) is MemberDescriptorType and ours(attr):
             continue
         if not has_dict or (attr is not _MISSING and type(attr) not in _CLASS_VALUES):
             return False
