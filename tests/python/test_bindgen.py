@@ -576,3 +576,32 @@ def test_the_docstrings_are_the_rust_signatures(generated: Path) -> None:
         '        """fn ex_parse(s: &str) -> Result<i64, ParseIntError>\n' in text
     )
     assert inspect.signature(m.ex_add_u8) == inspect.signature(m.library["ex_add_u8"])
+
+
+def test_the_module_has_the_classes(fixture_path: Path, generated: Path) -> None:
+    """#[pyo2::class]es are typed classes under TYPE_CHECKING and, at run
+    time, the library's own classes (dll.types.NAME), bound on first use."""
+    text = generated.read_text(encoding="utf-8")
+    assert "    from collections.abc import Callable, Iterator\n" in text
+    assert "    class Tokenizer:\n" in text
+    assert "        def __init__(self, path: str | bytes | bytearray | memoryview) -> None:\n" in text
+    assert "        @property\n        def seen(self) -> int:\n" in text
+    assert "        @staticmethod\n        def builtin_size() -> int:\n" in text
+    assert "        def tokens(self) -> Iterator[str]:\n" in text
+    m = load(generated)
+    assert m.Tokenizer is pyo2.types(m.library).Tokenizer
+    assert "Tokenizer" in dir(m) and "Tokenizer" in vars(m)  # bound as a global by the first use
+    with m.Tokenizer("builtin") as tok:
+        assert tok.encode("the lazy fox") == [0, 6, 3]
+        assert tok.seen == 1
+    words: list[str] = []
+
+    def on_hit(index: int, word: str) -> bool:
+        words.append(word)
+        return True
+
+    assert m.scan("xa b xc", on_hit) == 2
+    assert words == ["xa", "xc"]
+    assert list(m.count_to(3)) == [0, 1, 2]
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        m.Nope  # noqa: B018

@@ -52,3 +52,28 @@ def test_people_example_prints_its_readme_output() -> None:
     lines = result.stdout.splitlines()
     by_json, by_records = lines[1], lines[6]
     assert by_json == by_records == "oldest: Grace 85 ['navy', 'cobol']"
+
+
+def test_objects_example_prints_its_readme_output() -> None:
+    """PyO3's MyClass and PyClassIter ported to #[pyo2::class], and callbacks."""
+    library("objects", "objects")
+    readme = (ROOT / "examples" / "objects" / "README.md").read_text()
+    match = re.search(r"```text\n(.*?)```", readme, re.S)
+    assert match, "the README shows the expected output in a ```text block"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "objects" / "objects.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "RUST_BACKTRACE": "0"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == match.group(1)
+    # Nothing was reported on the way: no exception escaped a callback
+    # unraised, and every object was closed once (none at exit with an error).
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert "RustError: a MyClass needs a name" in lines
+    assert "KeyError from the callback: 'longword'" in lines
+    assert lines[-2:] == ["kept by Rust: True", "released: True"]

@@ -19,6 +19,8 @@ _dll = RustDLL({path!r})
 
 
 def __getattr__(name: str) -> object:
+    if name in _dll.types.classes():  # a #[pyo2::class]
+        return _dll.types[name]
     return _dll[name]
 """
 
@@ -208,3 +210,130 @@ def test_the_stub_is_python_and_names_what_it_leaves_out(module: Path) -> None:
     assert "# 'ex_future' is not in this stub: unreadable descriptor:" in text
     assert "ABI version 3" in text
     assert "def ex_future(" not in text
+
+
+def test_the_stub_has_the_classes_iterators_and_callbacks(module: Path) -> None:
+    """#[pyo2::class]es with their constructor, methods, getters (properties),
+    static methods, close and `with`; Iter<T> returns; callback parameters."""
+    text = (module / "fixture_lib.pyi").read_text(encoding="utf-8")
+    assert "from collections.abc import Callable, Iterator\n" in text
+    assert "class Tokenizer:\n" in text
+    start = text.index("class Tokenizer:")
+    tokenizer = text[start : text.index("\ndef ", start)]
+    assert "    def __init__(self, path: str | bytes | bytearray | memoryview) -> None:\n" in tokenizer
+    assert '        """fn new(path: &str) -> Result<Self, Error>\n' in tokenizer
+    assert "    def encode(self, text: str | bytes | bytearray | memoryview) -> list[int]:\n" in tokenizer
+    assert "    @property\n    def seen(self) -> int:\n" in tokenizer
+    assert "    def tokens(self) -> Iterator[str]:\n" in tokenizer
+    assert "    @staticmethod\n    def builtin_size() -> int:\n" in tokenizer
+    assert (
+        "    def each(self, text: str | bytes | bytearray | memoryview, "
+        "on_word: Callable[[int, str], bool]) -> int:\n" in tokenizer
+    )
+    assert "    def close(self) -> None:\n" in tokenizer
+    assert "    def __enter__(self) -> Tokenizer: ...\n" in tokenizer
+    assert "    def __exit__(self, *exc: object) -> None: ...\n" in tokenizer
+    assert "Splits text into known words" in tokenizer  # the struct's doc comment
+    counter = text[text.index("class Counter:") : start]
+    assert "    def peek(self, f: Callable[[int], object]) -> None:\n" in counter  # () returns: anything
+    assert "    def range(self) -> Iterator[int]:\n" in counter
+    assert (
+        "def scan(text: str | bytes | bytearray | memoryview, on_hit: Callable[[int, str], bool]) -> int:\n"
+        in text
+    )
+    assert "def set_logger(log: Callable[[str], object]) -> None:\n" in text
+    assert "def call_with(f: Callable[[int, bool, str], int]) -> int:\n" in text
+    assert "def count_to(n: int) -> Iterator[int]:\n" in text
+    assert "def iter_words(text: str | bytes | bytearray | memoryview) -> Iterator[str]:\n" in text
+
+
+OBJECTS = """\
+from __future__ import annotations
+
+import fixture_lib
+
+with fixture_lib.Tokenizer("builtin") as tok:
+    ids: list[int] = tok.encode("the lazy cat")
+    seen: int = tok.seen
+    first: list[str] = list(tok.tokens())[:2]
+size: int = fixture_lib.Tokenizer.builtin_size()
+counter = fixture_lib.Counter(5)
+counter.add(2)
+squares: list[int] = [n * n for n in counter.range()]
+counter.close()
+words: list[str] = []
+
+
+def on_hit(index: int, word: str) -> bool:
+    words.append(word)
+    return True
+
+
+hits: int = fixture_lib.scan("xa b xc", on_hit)
+print(ids, seen, first, size, squares, hits, words, list(fixture_lib.count_to(3)))
+"""
+
+
+def test_mypy_accepts_objects_and_callbacks_and_the_module_runs(module: Path) -> None:
+    checked = mypy(module, OBJECTS)
+    assert checked.returncode == 0, checked.stdout
+    ran = subprocess.run([sys.executable, "use.py"], capture_output=True, text=True, check=True, cwd=module)
+    assert ran.stdout.strip() == (
+        "[0, 6] 1 ['the', 'quick'] 8 [0, 1, 4, 9, 16, 25, 36] 2 ['xa', 'xc'] [0, 1, 2]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "complaint"),
+    [
+        ("fixture_lib.Tokenizer(1)", 'Argument 1 to "Tokenizer" has incompatible type "int"'),
+        (
+            'x: str = fixture_lib.Tokenizer("builtin").seen',
+            'Incompatible types in assignment (expression has type "int", variable has type "str")',
+        ),
+        ('fixture_lib.Tokenizer("builtin").seen = 3', 'Property "seen" defined in "Tokenizer" is read-only'),
+        (
+            'fixture_lib.Tokenizer("builtin").encode()',
+            'Missing positional argument "text" in call to "encode"',
+        ),
+        ("fixture_lib.Counter(1).add(1.5)", 'Argument 1 to "add" of "Counter" has incompatible type "float"'),
+        ('fixture_lib.scan("x", lambda i: True)', 'Argument 2 to "scan" has incompatible type'),
+        ('fixture_lib.scan("x", print)', 'Argument 2 to "scan" has incompatible type'),
+        ("x: list[str] = list(fixture_lib.count_to(3))", 'Argument 1 to "list" has incompatible type'),
+    ],
+)
+def test_mypy_flags_a_wrong_use_of_an_object_or_callback(module: Path, call: str, complaint: str) -> None:
+    checked = mypy(module, f"import fixture_lib\n\n{call}\n")
+    assert checked.returncode == 1
+    assert complaint in checked.stdout, checked.stdout
+
+
+def test_inspect_lists_the_classes_with_their_methods(fixture_path: Path) -> None:
+    import io
+
+    from pyo2._cli import main
+
+    out = io.StringIO()
+    main(["inspect", str(fixture_path)], out=out)
+    text = out.getvalue()
+    assert "\n// classes: #[pyo2::class], the classes dll.types.NAME\n" in text
+    classes = text[text.index("// classes:") :]
+    assert (
+        "/// Splits text into known words, counting how many texts it has seen.\nclass Tokenizer {\n"
+        in classes
+    )
+    tokenizer = classes[classes.index("class Tokenizer {") :]
+    tokenizer = tokenizer[: tokenizer.index("\n}\n")]
+    assert "    #[new] fn new(path: &str) -> Result<Self, Error>\n" in tokenizer
+    assert (
+        "    /// The ids of the known words of `text`.\n    fn encode(&mut self, text: &str) -> Vec<u32>\n"
+        in tokenizer
+    )
+    assert "    #[getter] fn seen(&self) -> u64\n" in tokenizer
+    assert "    fn tokens(&self) -> Iter<String>\n" in tokenizer
+    assert (
+        "    fn each(&self, text: &str, on_word: &mut dyn FnMut(u32, &str) -> bool) -> usize\n" in tokenizer
+    )
+    assert "    fn builtin_size() -> usize" in tokenizer
+    assert "class Counter {\n" in classes
+    assert "__pyo2_m__" not in text

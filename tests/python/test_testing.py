@@ -85,3 +85,65 @@ def test_without_hypothesis_the_import_error_says_what_to_install() -> None:
     assert result.stdout.strip() == (
         "ImportError pyo2.testing needs Hypothesis: pip install 'pyo2[testing]' (or pip install hypothesis)"
     )
+
+
+@given(data=st.data())
+def test_a_class_constructor_and_its_methods_get_valid_arguments(
+    lib: pyo2.RustDLL, data: st.DataObject
+) -> None:
+    """arguments(Class) draws the #[new] arguments; arguments(Class.method) the ones after self."""
+    Counter, Tokenizer = lib.types.Counter, lib.types.Tokenizer
+    (start,) = data.draw(arguments(Counter))
+    assert type(start) is int and -(2**63) <= start < 2**63
+    with Counter(start) as counter:
+        assert counter.value == start
+    (text,) = data.draw(arguments(Tokenizer.encode))
+    assert isinstance(text, str)
+    path_args = data.draw(arguments(Tokenizer))
+    assert len(path_args) == 1 and isinstance(path_args[0], str)
+    try:
+        tok = Tokenizer(*path_args)  # most drawn paths don't exist: an io::Error is a RustError
+    except pyo2.RustError:
+        tok = Tokenizer("builtin")
+    with tok:
+        assert all(type(i) is int for i in tok.encode(text))
+        assert tok.seen == 1
+
+
+@given(data=st.data())
+def test_callback_parameters_get_functions_of_the_right_return_type(
+    lib: pyo2.RustDLL, data: st.DataObject
+) -> None:
+    returned: list[Any] = []
+
+    def recording(f: Any) -> Any:
+        def call(*args: Any) -> Any:
+            returned.append(f(*args))
+            return returned[-1]
+
+        return call
+
+    text, on_hit = data.draw(arguments(lib.scan))
+    hits = lib.scan(text, recording(on_hit))  # the drawn function returns bools: no TypeError
+    assert all(type(r) is bool for r in returned)
+    assert hits == len(returned) == (returned.index(False) + 1 if False in returned else len(returned))
+    returned.clear()
+    values, f = data.draw(arguments(lib.map_f64))
+    out = lib.map_f64(values, recording(f))
+    assert len(out) == len(values) == len(returned)
+    assert all(o == r or (math.isnan(o) and math.isnan(r)) for o, r in zip(out, returned))
+    returned.clear()
+    (g,) = data.draw(arguments(lib.call_with))  # a stored Callback<dyn Fn(i32, bool, &str) -> u64>
+    try:
+        total: int | None = lib.call_with(recording(g))
+    except pyo2.RustPanic:  # `+` overflowed in a build with overflow checks
+        total = None
+    assert len(returned) == 2 and all(type(r) is int and 0 <= r < 2**64 for r in returned)
+    assert total == sum(returned) % 2**64 or (total is None and sum(returned) >= 2**64)
+
+
+def test_a_class_without_a_constructor_is_refused() -> None:
+    from pyo2._objects import RustObject
+
+    with pytest.raises(TypeError, match="the class 'RustObject' has no #\\[new\\] constructor"):
+        arguments(RustObject)

@@ -28,7 +28,18 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from ._stubgen import _definitions, _Names, _printable, _unfit, _unused, record_classes
+from ._stubgen import (
+    ClassStub,
+    _definitions,
+    _Names,
+    _printable,
+    _unfit,
+    _unused,
+    class_definitions,
+    class_names,
+    defined_class,
+    record_classes,
+)
 
 if TYPE_CHECKING:
     from ._types import Signature
@@ -135,18 +146,29 @@ def _fingerprint(text: str) -> str:
     return hashlib.sha256(_FINGERPRINT.sub("", text).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def module(functions: dict[str, Signature | None], unreadable: dict[str, str] | None, loader: Loader) -> str:
+def module(
+    functions: dict[str, Signature | None],
+    unreadable: dict[str, str] | None,
+    loader: Loader,
+    classes: dict[str, ClassStub | str] | None = None,
+) -> str:
     """The text of the typed module for ``functions`` (name → signature or
-    None), loading the library with ``loader``.
+    None) and ``classes`` (the ``#[pyo2::class]`` classes: name → :class:`ClassStub`,
+    or why it can't be read), loading the library with ``loader``.
 
     ``unreadable`` maps the functions whose descriptor could not be read to
     the reason; they, and functions a module can't define, appear as
     comments that say how to reach them (``library["in"]``). The text always
     parses as Python.
     """
+    classes = classes or {}
     fit = sorted(n for n in functions if _unfit_here(n) is None)
-    library = _unused("library", set(fit))
-    names = _Names(set(fit))
+    library = _unused("library", set(fit) | set(classes))
+    names = _Names(set(fit) | class_names(classes))
+    names.taken |= set(classes)
+    defined = class_definitions(
+        classes, names, set(fit), width=_WIDTH - 4, where="this module", library=library, unfit=_unfit_here
+    )
     body = _definitions(
         functions,
         unreadable or {},
@@ -156,10 +178,15 @@ def module(functions: dict[str, Signature | None], unreadable: dict[str, str] | 
         library=library,
         width=_WIDTH - 4,
     )
-    classes = record_classes(names, _WIDTH - 4)
-    records = "".join(f"\n            {_literal(name)}," for name in sorted(names.records))
+    records_defined = record_classes(names, _WIDTH - 4)
+    # Records' classes and #[pyo2::class]es: both are the library's types.
+    typed = {
+        *names.records,
+        *(n for n, c in classes.items() if defined_class(n, c, set(fit), _unfit_here) is None),
+    }
+    records = "".join(f"\n            {_literal(name)}," for name in sorted(typed))
     checking: list[str] = []
-    for item in [*names.needed_imports(), "", *classes, *body]:
+    for item in [*names.needed_imports(), "", *records_defined, *defined, *body]:
         if item or (checking and checking[-1]):  # one blank line between definitions
             checking.append(item)
     indented = [f"    {line}".rstrip() for item in checking for line in item.split("\n")]
@@ -207,7 +234,7 @@ def module(functions: dict[str, Signature | None], unreadable: dict[str, str] | 
         "        # The first use binds the function as a global: later uses are plain look-ups.",
         *(
             [
-                "        if name in _pyo2_records:  # a record's class",
+                "        if name in _pyo2_records:  # a record's class or a #[pyo2::class]",
                 f"            record = _pyo2_globals[name] = _pyo2.types({library})[name]",
                 "            return record",
             ]

@@ -3,7 +3,8 @@
 ``python -m pyo2 inspect LIB`` lists every function the library exports: the
 ones exported with ``#[pyo2::export]`` with the signature the library itself
 describes (and their doc comment), then the plain ``extern "C"`` ones, whose
-signature pyo2 infers per call unless it is declared.
+signature pyo2 infers per call unless it is declared; then its records and
+its classes (``#[pyo2::class]``, with their methods).
 
 ``python -m pyo2 bindgen LIB -o mylib.py`` writes a typed module of them
 (see :mod:`pyo2._bindgen`); ``--check`` says whether that module is up to
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, TextIO
 from ._bindgen import Loader, check, derive_lib_name, module
 from ._dll import RustDLL, function_names, library_path
 from ._errors import Pyo2Error, SignatureError
-from ._stubgen import _printable, stub
+from ._stubgen import ClassStub, _printable, class_stub, stub
 
 if TYPE_CHECKING:
     from ._types import Signature
@@ -82,6 +83,24 @@ def _functions(
     return functions, unreadable
 
 
+def _classes(command: str, dll: RustDLL, quiet: bool = False) -> dict[str, ClassStub | str]:
+    """Each ``#[pyo2::class]`` of the library, or why it can't be loaded
+    (reported on stderr unless ``quiet``)."""
+    from ._dll import types
+
+    namespace = types(dll)
+    classes: dict[str, ClassStub | str] = {}
+    for name in namespace.classes():
+        try:
+            classes[name] = class_stub(namespace[name])
+        except Exception as e:  # one class's problem: reported, then the next one
+            why = str(e) if isinstance(e, Pyo2Error) else f"{type(e).__name__}: {e}"
+            if not quiet:
+                print(f"pyo2 {command}: skipping the class {name!r}: {why}", file=sys.stderr)
+            classes[name] = why
+    return classes
+
+
 def _signature(dll: RustDLL, name: str) -> Signature | str | None:
     """The signature of ``name`` (None without a descriptor), or why it can't be read.
 
@@ -101,7 +120,7 @@ def _inspect(target: str, out: TextIO) -> int:
         return 1
     path = library_path(dll)
     names = function_names(dll)
-    if not names:
+    if not names and not _classes("inspect", dll, quiet=True):
         print(
             f"pyo2 inspect: found no exported functions in {path} (only ELF libraries are read)",
             file=sys.stderr,
@@ -136,7 +155,31 @@ def _inspect(target: str, out: TextIO) -> int:
     if records:
         print("\n// records: #[derive(pyo2::Record)], the classes dll.types.NAME", file=out)
         print("\n".join(records), file=out)
-    return status or bad
+    classes, bad_class = _class_lines(dll)
+    if classes:
+        print("\n// classes: #[pyo2::class], the classes dll.types.NAME", file=out)
+        print("\n".join(classes), file=out)
+    return status or bad or bad_class
+
+
+def _class_lines(dll: RustDLL) -> tuple[list[str], int]:
+    """The library's classes, each with its methods; 1 if one is unreadable."""
+    lines: list[str] = []
+    status = 0
+    for name, info in _classes("inspect", dll, quiet=True).items():
+        if isinstance(info, str):
+            lines.append(f"class {_printable(name)} {{ ? }}  // unreadable descriptor: {_printable(info)}")
+            status = 1
+            continue
+        lines += [f"/// {_printable(line)}".rstrip() for line in info.doc.split("\n")] if info.doc else []
+        lines.append(f"class {_printable(name)} {{")
+        for kind, _, sig in info.members:
+            doc = sig.doc.split("\n") if sig.doc else []
+            lines += [f"    /// {_printable(line)}".rstrip() for line in doc]
+            attribute = {"new": "#[new] ", "getter": "#[getter] "}.get(kind, "")
+            lines.append(f"    {attribute}{_printable(str(sig))}")
+        lines.append("}")
+    return lines, status
 
 
 def _records(dll: RustDLL) -> tuple[list[str], int]:
@@ -177,7 +220,8 @@ def _stubgen(target: str, output: str | None, out: TextIO) -> int:
     if dll is None:
         return 1
     functions, unreadable = _functions("stubgen", dll)
-    text = stub(os.path.basename(library_path(dll)), functions, unreadable)
+    classes = _classes("stubgen", dll)
+    text = stub(os.path.basename(library_path(dll)), functions, unreadable, classes)
     _write("stubgen", text, output, out, len(functions))
     return 0
 
@@ -211,7 +255,8 @@ def _bindgen(args: argparse.Namespace, out: TextIO) -> int:
         print(f"pyo2 bindgen: {loader}", file=sys.stderr)
         return 2
     functions, unreadable = _functions("bindgen", dll, quiet=args.check)  # the module says why
-    text = module(functions, unreadable, loader)
+    classes = _classes("bindgen", dll, quiet=args.check)
+    text = module(functions, unreadable, loader, classes)
     if args.check:
         stale = check(args.output, text)
         if stale is not None:

@@ -122,6 +122,7 @@ def _annotation(text: str, records: dict[str, Any] | None = None) -> Any:
     annotation = _ANNOTATIONS.get(key)
     if annotation is None and key not in _ANNOTATIONS:
         import array
+        import collections.abc
         import types
         import typing
 
@@ -132,9 +133,14 @@ def _annotation(text: str, records: dict[str, Any] | None = None) -> Any:
                 return types.GenericAlias(array.array, item)
 
         namespace = {
-            **{t.__name__: t for t in (int, float, bool, str, bytes, bytearray, memoryview, list, tuple)},
+            **{
+                t.__name__: t
+                for t in (int, float, bool, str, bytes, bytearray, memoryview, list, tuple, object)
+            },
             **classes,
             "array": Array(),
+            "Callable": collections.abc.Callable,
+            "Iterator": collections.abc.Iterator,
             "Any": typing.Any,
             "None": None,
         }

@@ -211,6 +211,7 @@ def _getter(cls: type, name: str, fn: Any) -> property:
 
     get.__name__ = name
     get.__doc__ = fn.__doc__
+    get.__dict__["rust_function"] = fn  # as methods have it (stubgen reads the signature)
     return property(get)
 
 

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._signature import python_name, python_parameters
 from ._types import (
     U8,
     CallbackT,
+    Handle,
     IterT,
     OArr,
     OOpt,
@@ -53,7 +54,9 @@ __all__ = ["stub"]
 
 #: The names the annotations use, spelled as they are when no function of
 #: the library has one of them as its name.
-_PLAIN = ("int", "float", "bool", "str", "bytes", "bytearray", "memoryview", "list", "tuple")
+_PLAIN = ("int", "float", "bool", "str", "bytes", "bytearray", "memoryview", "list", "tuple", "object")
+#: The names the annotations take from :mod:`collections.abc` (callbacks, iterators).
+_ABC = ("Callable", "Iterator")
 
 
 class _Names:
@@ -63,6 +66,7 @@ class _Names:
         self.spelled = {name: name for name in _PLAIN}
         self.spelled["array"] = "array"
         self.spelled["Any"] = "Any"
+        self.spelled.update({name: name for name in _ABC})
         #: The names spelled so far (:meth:`needed_imports`).
         self.used: set[str] = set()
         #: The records the annotations name (name → ``pyo2._records.RecordType``).
@@ -70,7 +74,11 @@ class _Names:
         #: Names a record class can't have here (a function's, a type's the annotations use).
         self.taken = set(functions) | set(self.spelled)
         #: The imports at the top of the stub.
-        self.imports = ["from array import array", "from typing import Any"]
+        self.imports = [
+            "from array import array",
+            f"from collections.abc import {', '.join(_ABC)}",
+            "from typing import Any",
+        ]
         if functions.isdisjoint(self.spelled):
             return
         # A function is called `int`, `list`, `array`…: that module-level name
@@ -80,6 +88,7 @@ class _Names:
         self.spelled = {name: f"{builtins}.{name}" for name in _PLAIN}
         self.spelled["array"] = f"{array}.array"
         self.spelled["Any"] = f"{typing}.Any"
+        self.spelled.update({name: f"{typing}.{name}" for name in _ABC})
         self.imports = [
             f"import array as {array}",
             f"import builtins as {builtins}",
@@ -94,8 +103,14 @@ class _Names:
         """The imports of the types the annotations spelled so far use."""
         needed: list[str] = []
         for line in self.imports:
-            bound = line.split()[-1]  # `from array import array`, `import array as _array`
-            if bound in self.used or any(self.spelled[name].startswith(f"{bound}.") for name in self.used):
+            if line.startswith("from "):  # `from collections.abc import Callable, Iterator`
+                module, _, bound = line[5:].partition(" import ")
+                used = [name for name in bound.split(", ") if name in self.used]
+                if used:
+                    needed.append(f"from {module} import {', '.join(used)}")
+                continue
+            bound = line.split()[-1]  # `import array as _array`
+            if any(self.spelled[name].startswith(f"{bound}.") for name in self.used):
                 needed.append(line)
         return needed
 
@@ -121,7 +136,7 @@ class _Names:
         if isinstance(t, Rich):
             return self.rich(t)
         if isinstance(t, CallbackT):
-            return [self["Any"]]  # a callable (issue 13; its Callable[...] spelling is to come)
+            return [self.callback(t)]
         if t.utf8:
             return [self["str"], self["bytes"], self["bytearray"], self["memoryview"]]
         elem = t.elem
@@ -135,6 +150,14 @@ class _Names:
             return [items, array]
         writable = [self["bytearray"], self["memoryview"], items, array]
         return writable if t.mutable else [self["str"], self["bytes"], *writable]
+
+    def callback(self, t: CallbackT) -> str:
+        """``Callable[[A, …], R]`` for a callback parameter: its arguments as
+        Python gets them (``&str`` is a ``str``) and what it must return (for
+        ``()``, anything: the result is ignored)."""
+        args = [self["str"] if isinstance(a, VecRef) else self[a.kind] for a in t.args]
+        ret = self["object"] if t.ret is None else self[t.ret.kind]
+        return f"{self['Callable']}[[{', '.join(args)}], {ret}]"
 
     def rich(self, t: Rich) -> list[str]:
         """The Python types a parameter of issue 12's types accepts."""
@@ -181,9 +204,15 @@ class _Names:
             return "None"
         if isinstance(ret, Scalar):
             return self.param(ret)
-        value = ret.value
+        text = self.value(ret.value)
+        return f"{text} | None" if ret.optional and text != "None" else text
+
+    def value(self, value: Scalar | Owned | ORet | IterT | None) -> str:
+        """The Python type of a returned value (of a ``Ret``, or an ``Iter``'s item)."""
         if value is None:
             text = "None"
+        elif isinstance(value, Handle):
+            text = self["Any"]  # `Self`: a constructor's, written as `__init__` by class_stubs
         elif isinstance(value, Owned):
             if value.text:
                 text = self["str"]
@@ -194,10 +223,10 @@ class _Names:
         elif isinstance(value, ORet):
             text = self.owned(value.t, param=False)
         elif isinstance(value, IterT):
-            text = self["Any"]  # an iterator (issue 13; its Iterator[...] spelling is to come)
+            text = f"{self['Iterator']}[{self.value(value.item)}]"
         else:
             text = self.param(value)
-        return f"{text} | None" if ret.optional and text != "None" else text
+        return text
 
 
 def _unused(base: str, taken: set[str]) -> str:
@@ -243,23 +272,32 @@ def _docstring(lines: list[str]) -> str:
     return f'    """{body}\n    """'
 
 
-def _function(name: str, sig: Signature | None, names: _Names, width: int = 0) -> list[str]:
-    """The definition of ``name``; a first line longer than ``width`` (if not 0) is wrapped."""
+def _function(name: str, sig: Signature | None, names: _Names, width: int = 0, kind: str = "") -> list[str]:
+    """The definition of ``name``; a first line longer than ``width`` (if not 0) is wrapped.
+
+    ``kind`` is a class member's (see :class:`ClassStub`): a ``method`` or
+    ``getter`` takes ``self`` in place of Rust's ``&self`` / ``&mut self``,
+    ``new`` is ``__init__`` (returning None).
+    """
     if sig is None:
         return [
             f"def {name}(*args: {names['Any']}) -> None:",
             '    """No descriptor: pyo2 infers the Rust types from the values of each call."""',
         ]
-    shown, positional = python_parameters([p for p, _ in sig.params])
-    params = [f"{p}: {names.param(t)}" for p, (_, t) in zip(shown, sig.params)]
+    rust = [(p, t) for p, t in sig.params if not isinstance(t, Handle)]
+    shown, positional = python_parameters([p for p, _ in rust])
+    params = [f"{p}: {names.param(t)}" for p, (_, t) in zip(shown, rust)]
     if positional:
         params.insert(positional, "/")
+    if kind in ("new", "method", "getter"):
+        params.insert(0, "self")
+    returns = "None" if kind == "new" else names.ret(sig.ret)
     doc = [str(sig)]
     if isinstance(sig.ret, Ret) and sig.ret.error is not None:
         doc.append("Raises pyo2.RustError for an Err, pyo2.RustPanic for a panic.")
     if sig.doc:
         doc += ["", *sig.doc.split("\n")]
-    head = f"def {name}({', '.join(params)}) -> {names.ret(sig.ret)}:"
+    head = f"def {name}({', '.join(params)}) -> {returns}:"
     if width and len(head) > width and params:  # one parameter a line, as ruff format has it
         wrapped: list[str] = []
         for param in params:
@@ -272,8 +310,119 @@ def _function(name: str, sig: Signature | None, names: _Names, width: int = 0) -
                 ]
             else:
                 wrapped.append(f"    {param},")
-        return [f"def {name}(", *wrapped, f") -> {names.ret(sig.ret)}:", _docstring(doc)]
+        return [f"def {name}(", *wrapped, f") -> {returns}:", _docstring(doc)]
     return [head, _docstring(doc)]
+
+
+class ClassStub(NamedTuple):
+    """What a stub says of a ``#[pyo2::class]``: its doc comment and members,
+    each ``(kind, name, signature)`` in the library's order, ``kind`` being
+    ``new``, ``method``, ``getter`` or ``static``."""
+
+    name: str
+    doc: str
+    members: list[tuple[str, str, Signature]]
+
+
+def class_stub(cls: type) -> ClassStub:
+    """The :class:`ClassStub` of a class pyo2 made (``dll.types.NAME``)."""
+    members: list[tuple[str, str, Signature]] = []
+    fn: Any
+    for name, attr in vars(cls).items():
+        if isinstance(attr, staticmethod):
+            kind, fn = "static", attr.__func__
+        elif isinstance(attr, property):
+            kind, fn = "getter", getattr(attr.fget, "rust_function", None)
+        elif callable(attr):
+            kind, fn = ("new" if name == "__init__" else "method"), getattr(attr, "rust_function", None)
+        else:
+            continue
+        sig = getattr(fn, "signature", None)
+        if isinstance(sig, Signature):
+            members.append((kind, name, sig))
+    return ClassStub(cls.__name__, cls.__doc__ or "", members)
+
+
+def class_names(classes: dict[str, ClassStub | str]) -> set[str]:
+    """The names a library's classes and their members take in the stub."""
+    return {*classes, *(m for c in classes.values() if isinstance(c, ClassStub) for _, m, _ in c.members)}
+
+
+def defined_class(
+    name: str, info: ClassStub | str, taken: set[str], unfit: Callable[[str], str | None] | None = None
+) -> str | None:
+    """Why a stub or module can't define the class ``name``, or None if it can
+    (``unfit``: why it can't define a function of that name; :func:`_unfit`)."""
+    if isinstance(info, str):
+        return f"unreadable class descriptor: {info}"
+    why = (unfit or _unfit)(name)
+    if why is None and name in taken:
+        why = "the name of a function"
+    if why is None and name.startswith("_"):
+        why = "a private name"
+    return why
+
+
+def class_definitions(
+    classes: dict[str, ClassStub | str],
+    names: _Names,
+    taken: set[str],
+    *,
+    width: int = 0,
+    where: str = "this stub",
+    library: str = "dll",
+    unfit: Callable[[str], str | None] | None = None,
+) -> list[str]:
+    """The class of each ``#[pyo2::class]`` (a comment for the ones ``where`` can't
+    define: an unreadable descriptor, a name ``taken`` by a function, or one
+    Python can't spell), with its constructor, methods, getters (properties),
+    static methods, ``close`` and the context manager."""
+    lines: list[str] = []
+    for name in sorted(classes):
+        info = classes[name]
+        reach = f"use {library}.types[{_printable(repr(name))}]"
+        why = defined_class(name, info, taken, unfit)
+        if why is not None or isinstance(info, str):
+            lines += ["", *_comment(name, why or "", where, reach=reach)]
+            continue
+        body: list[str] = []
+        defined = set()
+        for kind, member, sig in info.members:
+            why = None if kind == "new" else _unfit(member)
+            if why is not None:
+                body += [
+                    "",
+                    *_comment(
+                        member,
+                        why,
+                        f"the class {name}",
+                        reach=f"call it as getattr(obj, {_printable(repr(member))})",
+                    ),
+                ]
+                continue
+            text = _function(member, sig, names, width - 4 if width else 0, kind)
+            if kind == "getter":
+                text = ["@property", *text]
+            elif kind == "static":
+                text = ["@staticmethod", *text]
+            body += ["", *text]
+            defined.add(member)
+        if "close" not in defined:
+            body += [
+                "",
+                "def close(self) -> None:",
+                '    """Drop the Rust value now; a second close does nothing."""',
+            ]
+        for dunder, line in (
+            ("__enter__", f"def __enter__(self) -> {name}: ..."),
+            ("__exit__", f"def __exit__(self, *exc: {names['object']}) -> None: ..."),
+        ):
+            if dunder not in defined:
+                body += ["", line]
+        doc = [f"#[pyo2::class] {name}", *(["", *info.doc.split("\n")] if info.doc else [])]
+        indented = [f"    {line}".rstrip() for item in body for line in item.split("\n")]
+        lines += ["", f"class {name}:", _docstring(doc), *indented, ""]
+    return lines
 
 
 def _unfit(name: str) -> str | None:
@@ -295,13 +444,17 @@ def _unfit(name: str) -> str | None:
     return None
 
 
-def _comment(name: str, why: str, where: str = "this stub", library: str = "dll") -> list[str]:
-    """The comment that stands for a function ``where`` can't define."""
+def _comment(
+    name: str, why: str, where: str = "this stub", library: str = "dll", reach: str = ""
+) -> list[str]:
+    """The comment that stands for a function ``where`` can't define (``reach``:
+    how to reach it instead, if not ``library[name]``)."""
     lines = why.split("\n")
+    reach = reach or f"call it as {library}[{_printable(repr(name))}]"
     return [
         f"# {_printable(repr(name))} is not in {where}: {_printable(lines[0])}",
         *(f"#     {_printable(line)}".rstrip() for line in lines[1:]),
-        f"# (call it as {library}[{_printable(repr(name))}])",
+        f"# ({reach})",
     ]
 
 
@@ -395,17 +548,25 @@ def _literal(text: str) -> str:
 
 
 def stub(
-    library: str, functions: dict[str, Signature | None], unreadable: dict[str, str] | None = None
+    library: str,
+    functions: dict[str, Signature | None],
+    unreadable: dict[str, str] | None = None,
+    classes: dict[str, ClassStub | str] | None = None,
 ) -> str:
-    """The text of the stub for ``functions`` (name → signature or None).
+    """The text of the stub for ``functions`` (name → signature or None) and
+    ``classes`` (name → :class:`ClassStub`, or why its descriptor can't be read).
 
     ``unreadable`` maps the functions whose descriptor could not be read to
     the reason; they, and functions a stub can't define, appear as comments.
     The text always parses as Python.
     """
-    names = _Names({n for n in functions if _unfit(n) is None})
+    classes = classes or {}
+    fit = {n for n in functions if _unfit(n) is None}
+    names = _Names(fit | class_names(classes))
+    names.taken |= set(classes)
+    defined = class_definitions(classes, names, fit)
     body = _definitions(functions, unreadable or {}, names)
-    body = [*record_classes(names), *body]
+    body = [*record_classes(names), *defined, *body]
     lines = [
         f"# Generated by `python -m pyo2 stubgen {_printable(library)}` from the signatures the library",
         "# exports (#[pyo2::export]); generate it again when the Rust signatures change.",

@@ -16,8 +16,17 @@ Property-test a Rust function from Python in three lines::
 ``#[pyo2::export]`` or declared with :meth:`pyo2.RustDLL.declare`) and draws
 one valid Python value per parameter: integers across the whole range of
 their Rust type, any ``f32``/``f64`` (NaN and infinities included), text
-that is valid UTF-8 for ``&str``, ``str`` or ``bytes`` for ``&PyStr``, and
-lists of any of these, nested as the type says.
+that is valid UTF-8 for ``&str``, ``str`` or ``bytes`` for ``&PyStr``,
+lists of any of these, nested as the type says, records, and, for a
+callback parameter, a function returning values of the callback's return
+type. Given a ``#[pyo2::class]`` (``dll.types.Tokenizer``), it draws the
+arguments of its constructor; given a method (``Tokenizer.encode``), the
+arguments after ``self``::
+
+    @given(arguments(dll.types.Tokenizer), arguments(dll.types.Tokenizer.encode))
+    def test_encode_never_panics(new_args, encode_args):
+        with dll.types.Tokenizer(*new_args) as tok:
+            tok.encode(*encode_args)
 
 This module needs Hypothesis (``pip install pyo2[testing]``); ``import
 pyo2`` does not. Without it, ``import pyo2.testing`` raises an ``ImportError``
@@ -40,6 +49,8 @@ except ImportError as e:  # pragma: no cover - tested in a subprocess
 
 from ._types import (
     U8,
+    CallbackT,
+    Handle,
     OArr,
     OOpt,
     ORec,
@@ -61,12 +72,20 @@ __all__ = ["arguments", "values"]
 def values(t: RType | Param | OType, max_size: int = 20, depth: int = 0) -> st.SearchStrategy[Any]:
     """Any Python value pyo2 accepts for the Rust type ``t`` (lists up to ``max_size`` items).
 
+    For a callback type, a function (Hypothesis' :func:`~hypothesis.strategies.functions`)
+    that returns values of the callback's return type: call it only during the test
+    (Hypothesis refuses calls after it, so don't draw one for a callback Rust keeps
+    and calls later).
+
     >>> from hypothesis import find
     >>> from pyo2 import parse_signature
     >>> sig = parse_signature("fn f(v: &mut PyVec<u8>)")
     >>> find(values(sig.params[0][1]), lambda v: len(v) >= 3)  # the simplest such list
     [0, 0, 0]
     """
+    if isinstance(t, CallbackT):
+        returns = st.none() if t.ret is None else values(t.ret, max_size)
+        return st.functions(like=lambda *args: None, returns=returns)
     if isinstance(t, Scalar):
         if t.kind == "bool":
             return st.booleans()
@@ -86,11 +105,20 @@ def values(t: RType | Param | OType, max_size: int = 20, depth: int = 0) -> st.S
 
 def arguments(function: Any, max_size: int = 20) -> st.SearchStrategy[tuple[Any, ...]]:
     """Tuples of arguments for ``function`` (a :class:`pyo2.RustFunction` or a
-    :class:`pyo2.Signature`), one valid value per parameter.
+    :class:`pyo2.Signature`), one valid value per parameter; for a
+    ``#[pyo2::class]`` (``dll.types.NAME``), its constructor's; for one of its
+    methods, the arguments after ``self``.
 
-    Raises ``TypeError`` for a function without a signature: declare it
-    first, or export it with ``#[pyo2::export]``.
+    Raises ``TypeError`` for a function without a signature (declare it
+    first, or export it with ``#[pyo2::export]``) and for a class without a
+    ``#[new]`` constructor.
     """
+    if isinstance(function, type):
+        init = getattr(getattr(function, "__init__", None), "rust_function", None)
+        if init is None:
+            raise TypeError(f"arguments(): the class {function.__name__!r} has no #[new] constructor")
+        function = init
+    function = getattr(function, "rust_function", function)  # a method: its Rust function
     sig = function if isinstance(function, Signature) else getattr(function, "signature", None)
     if not isinstance(sig, Signature):
         name = getattr(function, "name", function)
@@ -98,7 +126,8 @@ def arguments(function: Any, max_size: int = 20) -> st.SearchStrategy[tuple[Any,
             f"arguments(): {name!r} has no signature to draw from; "
             "declare it with dll.declare(...) or export it with #[pyo2::export]"
         )
-    return st.tuples(*(values(t, max_size) for _, t in sig.params))
+    # `&self` / `&mut self`: the object the method is called on, not an argument.
+    return st.tuples(*(values(t, max_size) for _, t in sig.params if not isinstance(t, Handle)))
 
 
 def _owned(t: Any, max_size: int, depth: int, text: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
