@@ -307,3 +307,74 @@ def test_another_thread_changing_an_item_is_detected(lib: pyo2.RustDLL) -> None:
 class Temp2:
     x: float
     y: float
+
+
+# ---------------------------------------------------------------------------
+# The fast path against the item-by-item path, on good and bad values alike.
+
+good_values = {
+    "id": st.integers(0, 2**32 - 1),
+    "alive": st.booleans(),
+    "mass": st.floats(width=32),
+    "pos": st.floats(),
+    "charge": st.integers(-128, 127),
+}
+#: Values either path may refuse (or take: an int 0 or 1 for a bool, an int for a float).
+odd_values: dict[str, list[Any]] = {
+    "id": [-1, 2**32, 1.5, "7", None, True],
+    "alive": [0, 1, 2, 1.0, None],
+    "mass": [1e39, 2**70, 3, "1", None],
+    "pos": [2**1100, 7, "far", None],
+    "charge": [-129, 128, 0.5, None, False],
+}
+odd = st.sampled_from(sorted(odd_values)).flatmap(
+    lambda name: st.tuples(st.just(name), st.sampled_from(odd_values[name]))
+)
+rows_any = st.tuples(
+    st.lists(st.fixed_dictionaries(good_values), max_size=6),
+    st.one_of(st.none(), st.tuples(st.integers(0, 5), odd)),
+).map(lambda t: _spoil(*t))
+
+
+def _spoil(rows: list[dict[str, Any]], how: tuple[int, tuple[str, Any]] | None) -> list[dict[str, Any]]:
+    """``rows``, with one odd value put in one of them (``how``: row, field and value)."""
+    if how is not None and rows:
+        i, (name, value) = how
+        rows[i % len(rows)][name] = value
+    return rows
+
+
+def _outcome(lib: pyo2.RustDLL, lst: list[Any]) -> Any:
+    try:
+        return ("ok", lib.rec_step(lst, 50.0))
+    except Exception as e:  # the outcome compared: type and message
+        return (type(e).__name__, str(e))
+
+
+def _state(lst: list[Any]) -> list[Any]:
+    return [[(type(v).__name__, repr(v)) for v in values(obj)] for obj in lst]
+
+
+@given(rows_any, st.sampled_from(["record", "dataclass", "slots", "dict"]))
+def test_fast_path_agrees_with_item_by_item_path(rows: list[dict[str, Any]], kind: str) -> None:
+    from pyo2 import _records
+
+    lib = _lib()
+    Particle = lib.types.Particle
+    make = {
+        "record": lambda r: Particle(**r),
+        "dataclass": lambda r: DParticle(**r),
+        "slots": lambda r: SlotParticle(*(r[n] for n in FIELDS)),
+        "dict": dict,
+    }[kind]
+    fast = [make(r) for r in rows]
+    slow = [make(r) for r in rows]
+    got_fast = _outcome(lib, fast)
+    original = _records._uniform_rows
+    _records._uniform_rows = lambda *args: None  # every list item by item
+    try:
+        got_slow = _outcome(lib, slow)
+    finally:
+        _records._uniform_rows = original
+    assert got_fast == got_slow
+    assert _state(fast) == _state(slow)
