@@ -22,7 +22,7 @@ import timeit
 from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -33,10 +33,17 @@ PYO2 = "pyo2"
 #: The lists hold ints below this prime (one CPython digit), and x2 works modulo it.
 MODULUS = 1_000_003
 ALTERNATIVES = ("ctypes (hand)", "cffi (ABI)", "PyO3", "pyo2 0.1.3")
+#: Implementations measured on a few workloads only: no "n/a" row elsewhere.
+EXTRAS = ("pyo2 exported, free fn", "pyo2 exported, stored Callback")
+#: Round trips per call of the callback rows.
+CALLBACK_CALLS = 1000
 
 
 class PyVecC(ctypes.Structure):
     _fields_ = [("ptr", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+CALLBACK_C = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)
 
 
 class PointC(ctypes.Structure):
@@ -50,6 +57,19 @@ class PyPoint:
 
     def __init__(self, x: float, y: float) -> None:
         self.x, self.y = x, y
+
+
+class Attr(NamedTuple):
+    """Time ``target.name(*args)``: the attribute lookup is part of the call, as
+    in ``counter.add(1)`` or ``lib.counter_add(ptr, 1)`` in user code."""
+
+    target: Any
+    name: str
+
+
+def plus_one(i: int) -> int:
+    """The Python callable of the callback rows."""
+    return i + 1
 
 
 def py_points(coords: list[tuple[float, float]]) -> list[PyPoint]:
@@ -81,6 +101,9 @@ def hand_ctypes() -> dict[str, Any]:
         ("nested_sum", ctypes.c_int64, [pv]),
         ("normalize_points", ctypes.c_double, [pv]),
         ("rotate_points", None, [pv]),
+        ("counter_new", ctypes.c_void_p, [ctypes.c_int64]),
+        ("counter_add", ctypes.c_int64, [ctypes.c_void_p, ctypes.c_int64]),
+        ("call_n", ctypes.c_int64, [ctypes.c_int64, CALLBACK_C]),
     ]:
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = restype, argtypes
@@ -135,8 +158,15 @@ def hand_ctypes() -> dict[str, Any]:
     def normalize_numpy(arr: Any) -> float:
         return float(f["normalize_points"](byref(PyVecC(arr.ctypes.data, len(arr)))))
 
+    counter = f["counter_new"](0)  # one per run, never freed
     return {
         "add": f["add"],
+        "method": Attr(lib, "counter_add"),
+        "method argv": lambda k: (counter, k),
+        "callback": Attr(lib, "call_n"),
+        # The CFUNCTYPE object is made once, outside the timed loop, as ctypes
+        # users must keep it anyway.
+        "callback argv": lambda n, fn: (n, CALLBACK_C(fn)),
         "points": normalize_list,
         "points args": py_points,
         "rotate": rotate_list,
@@ -171,6 +201,9 @@ def cffi_abi() -> dict[str, Any]:
         typedef struct { Point *ptr; size_t len; } VecPoint;
         double normalize_points(VecPoint *);
         void rotate_points(VecPoint *);
+        void *counter_new(int64_t);
+        int64_t counter_add(void *, int64_t);
+        int64_t call_n(int64_t, int64_t (*)(int64_t));
         """
     )
     lib = ffi.dlopen(str(LIB))
@@ -212,8 +245,13 @@ def cffi_abi() -> dict[str, Any]:
         data = ffi.cast("Point *", ffi.from_buffer(arr, require_writable=True))
         return float(lib.normalize_points(ffi.new("VecPoint *", (data, len(arr)))))
 
+    counter = lib.counter_new(0)  # one per run, never freed
     return {
         "add": lib.add,
+        "method": Attr(lib, "counter_add"),
+        "method argv": lambda k: (counter, k),
+        "callback": Attr(lib, "call_n"),
+        "callback argv": lambda n, fn: (n, ffi.callback("int64_t(int64_t)", fn)),  # made once
         "points": normalize_list,
         "points args": py_points,
         "rotate": rotate_list,
@@ -234,6 +272,8 @@ def pyo3() -> dict[str, Any]:
 
     return {
         "add": m.add,
+        "method": Attr(m.Counter(0), "add"),
+        "callback": Attr(m, "call_n"),
         "sum": m.sum_i64,
         "double": m.double_i64,
         "str": m.str_len,
@@ -302,10 +342,16 @@ def pyo2_impls() -> dict[str, dict[str, Any]]:
             "points numpy args": lambda coords: numpy_points(coords).astype(Point.dtype),
         }
     )
+    # A #[pyo2::class] method against the same work in an exported free
+    # function, and a scoped callback (&mut dyn FnMut) against a stored one.
+    exported["method"] = Attr(dll.types.Counter(0), "add")
+    exported["callback"] = Attr(dll, "ex_call_n")
     return {
         "pyo2 inferred": {w: dll[n] for w, n in names.items()},
         "pyo2 declared": {w: declared[n] for w, n in names.items()},
         "pyo2 exported": exported,
+        "pyo2 exported, free fn": {"method": Attr(dll, "ex_counter_add")},
+        "pyo2 exported, stored Callback": {"callback": Attr(dll, "ex_call_n_stored")},
     }
 
 
@@ -313,13 +359,16 @@ def pyo2_impls() -> dict[str, dict[str, Any]]:
 # Measuring.
 
 
-def per_call(fn: Callable[..., Any], args: tuple[Any, ...], budget: float) -> float:
-    """Seconds per call of ``fn(*args)``: the best of several repeats of a timed loop.
+def per_call(fn: Callable[..., Any] | Attr, args: tuple[Any, ...], budget: float) -> float:
+    """Seconds per call of ``fn(*args)`` (``target.name(*args)`` for an :class:`Attr`):
+    the best of several repeats of a timed loop.
 
     The call is compiled into the loop itself, so no extra Python call is timed.
     """
     names = [f"a{i}" for i in range(len(args))]
-    timer = timeit.Timer(f"fn({', '.join(names)})", globals={"fn": fn, **dict(zip(names, args))})
+    callee = f"fn.{fn.name}" if isinstance(fn, Attr) else "fn"
+    target = fn.target if isinstance(fn, Attr) else fn
+    timer = timeit.Timer(f"{callee}({', '.join(names)})", globals={"fn": target, **dict(zip(names, args))})
     number, took = timer.autorange()
     number = max(1, round(number * budget / took))
     return min(timer.repeat(repeat=5, number=number)) / number
@@ -333,6 +382,10 @@ class Row:
 def workloads(rng: random.Random, quick: bool) -> list[tuple[str, str, tuple[Any, ...], int]]:
     """(row label, implementation key, arguments, elements) for each measurement."""
     out: list[tuple[str, str, tuple[Any, ...], int]] = [("add(i64, i64)", "add", (1, 2), 1)]
+    out.append(("method call add(1)", "method", (1,), 1))
+    out.append(
+        (f"callback round trip x{CALLBACK_CALLS:,}", "callback", (CALLBACK_CALLS, plus_one), CALLBACK_CALLS)
+    )
     sizes = [10, 1_000, 100_000] + ([] if quick else [1_000_000])
     for n in sizes:
         data = [rng.randrange(MODULUS) for _ in range(n)]
@@ -397,6 +450,10 @@ def import_and_load(repeats: int) -> list[Row]:
     return rows
 
 
+def call(fn: Callable[..., Any] | Attr, args: tuple[Any, ...]) -> Any:
+    return getattr(fn.target, fn.name)(*args) if isinstance(fn, Attr) else fn(*args)
+
+
 def check_results(impls: dict[str, dict[str, Any]]) -> None:
     """Every implementation computes the same thing (pyo2 inferred returns None)."""
     rng = random.Random(1)
@@ -425,6 +482,18 @@ def check_results(impls: dict[str, dict[str, Any]]) -> None:
             got = fn(*arg)
             if got is not None and int(got) != want:
                 raise SystemExit(f"{impl} computed {got} for {key}, expected {want}")
+        if "method" in fns:
+            method, argv = fns["method"], fns.get("method argv", lambda k: (k,))
+            before = call(method, argv(0))
+            if call(method, argv(5)) != before + 5:
+                raise SystemExit(f"{impl} added wrongly")
+        if "callback" in fns:
+            argv = fns.get("callback argv", lambda n, fn: (n, fn))
+            got = call(fns["callback"], argv(100, plus_one))
+            if got != sum(range(1, 101)):
+                raise SystemExit(f"{impl} computed {got} for the callback, expected {sum(range(1, 101))}")
+        if "double" not in fns:
+            continue
         copy = list(lst)
         fns["double"](copy)
         if copy != [x * 2 % MODULUS for x in lst]:
@@ -477,11 +546,17 @@ def main() -> None:
             continue
         for impl, fns in impls.items():
             fn = fns.get(key)
+            if fn is None and impl in EXTRAS:
+                continue
             if fn is None or (impl == "PyO3" and key == "buffer" and not isinstance(call_args[0], bytearray)):
                 results.append(Row(label, impl, None, n))
                 continue
             make_args = fns.get(key + " args")
-            impl_args = call_args if make_args is None else (make_args(*call_args),)
+            make_argv = fns.get(key + " argv")  # the whole argument tuple
+            if make_argv is not None:
+                impl_args = make_argv(*call_args)
+            else:
+                impl_args = call_args if make_args is None else (make_args(*call_args),)
             if impl == "pyo2 0.1.3" and key in ("sum", "double") and n > 100_000:
                 seconds = per_call(fn, impl_args, 0.05)  # minutes otherwise
             else:
@@ -562,6 +637,13 @@ def goals(results: list[Row]) -> None:
     for w, limit in records:
         if (w, "pyo2 exported") in t and (w, "ctypes (hand)") in t:
             checks.append((f"{w}: pyo2 exported <= {limit}x ctypes", ratio(w, "pyo2 exported"), limit))
+    w = "method call add(1)"
+    if (w, "pyo2 exported") in t and (w, "pyo2 exported, free fn") in t:
+        method = ratio(w, "pyo2 exported", "pyo2 exported, free fn")
+        checks.append((f"{w}: #[pyo2::class] method <= 1.3x exported free fn", method, 1.3))
+    w = f"callback round trip x{CALLBACK_CALLS:,}"
+    if (w, "pyo2 exported") in t and (w, "ctypes (hand)") in t:
+        checks.append((f"{w}: pyo2 &mut dyn FnMut <= 1.5x ctypes CFUNCTYPE", ratio(w, "pyo2 exported"), 1.5))
     full = ["add(i64, i64)", "sum list[int] n=100,000", "x2 in place list[int] n=100,000"]
     full.append("nested 1000x100 sum")
     if not all((w, "ctypes (hand)") in t for w in full):  # a run with --only: the records goals alone
