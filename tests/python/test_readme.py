@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,38 @@ def test_the_quickstart_runs_as_written(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines()[-1] == "3", result.stdout
+
+
+def test_the_objects_section_runs_as_written(new_crate: Path) -> None:
+    """README "Objects, iterators and callbacks": its Rust block, built as a
+    user's crate, and its Python block against it print what the comments say
+    (the comment of each line that prints)."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("### Objects, iterators and callbacks")
+    section = text[start : text.index("\n## ", start) if "\n## " in text[start:] else None]
+    section = section[: section.find("\n### ", 1)] if "\n### " in section[1:] else section
+    rust = [body for lang, body in _BLOCK.findall(section) if lang == "rust"]
+    python = [body for lang, body in _BLOCK.findall(section) if lang == "python"]
+    assert len(rust) == 1 and len(python) == 1, section
+    (new_crate / "src" / "lib.rs").write_text(rust[0])
+    built = subprocess.run(
+        ["cargo", "build", "--quiet", "--offline"],
+        cwd=new_crate,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stderr
+    library = SNIPPETS_TARGET / "debug" / "libmylib.so"
+    printing = [line for line in python[0].splitlines() if "print" in line and "  # " in line]
+    expected = [line.split("  # ", 1)[1].strip() for line in printing]
+    assert len(expected) == 5, expected
+    code = f"import pyo2\ndll = pyo2.RustDLL({str(library)!r})\n{python[0]}"
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120, cwd=ROOT
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == expected
+    assert ran.stderr == ""
