@@ -18,7 +18,7 @@ other_pythons() {
             echo "installing Debian's pypy3 (PYO2_INSTALL_PYPY=1 or CI)" >&2
             (apt-get install -y -qq pypy3 pypy3-venv >/dev/null 2>&1 \
                 || (apt-get update -qq && apt-get install -y -qq pypy3 pypy3-venv)) >&2
-            command -v pypy3 || { echo "pypy3 is missing and could not be installed" >&2; return 1; }
+            command -v pypy3 >/dev/null || { echo "pypy3 is missing and could not be installed" >&2; return 1; }
         else
             echo "note: no PyPy (pypy3 with venv) found, so the suite does not run on PyPy;" \
                 "install Debian's pypy3 and pypy3-venv, or run with PYO2_INSTALL_PYPY=1 as root" >&2
