@@ -1,0 +1,1170 @@
+//! `pyo2._accel`: pyo2's optional compiled accelerator.
+//!
+//! A [`Function`] calls one `#[pyo2::export]` function through its uniform
+//! entry point (see `pyo2::abi`, "The uniform entry point"):
+//!
+//! ```c
+//! typedef union { int64_t i64; uint64_t u64; double f64; const void *ptr; } Pyo2Arg;
+//! int32_t __pyo2_call__NAME(const Pyo2Arg *args, size_t nargs, Pyo2Slot *slot);
+//! ```
+//!
+//! The Python side (`pyo2/_accelerate.py`) builds it from a *plan*: one code
+//! per parameter and one for the return. The object is the callable itself:
+//! it binds positional and keyword arguments, converts exactly the values it
+//! knows (exact `int`, `float`, `bool`, `str`, `bytes` and `list` objects,
+//! in range), calls, and converts the result. Anything else, and every
+//! argument it is unsure of, goes to the pure-Python function (`fallback`)
+//! with the original arguments, so every refusal and its message are the
+//! pure path's. A status other than `OK` / `NONE` is turned into the pure
+//! path's exception by a Python helper (`failure`), which also frees the
+//! message buffer.
+//!
+//! Ownership rules are those of the pure path: every `OwnedBuf` is freed
+//! once through its own `drop`; lists lent to a `&mut` parameter are packed
+//! into private buffers, and written back (all or nothing) only when Rust
+//! changed them, after checking the lists still hold what they held.
+//!
+//! This crate mirrors the few `pyo2::abi` types it needs (it can't depend on
+//! the `pyo2` crate: the Python package is built on its own).
+
+use std::ffi::{c_char, c_void};
+use std::mem::{align_of, size_of, MaybeUninit};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+// ---------------------------------------------------------------------------
+// The ABI (mirrors of pyo2::abi).
+
+/// `Pyo2Arg`: one argument, at offset 0 of 8 bytes, in native representation.
+#[repr(C)]
+#[derive(Clone, Copy)]
+union Arg {
+    u64: u64,
+    ptr: *const c_void,
+}
+
+const _: () = assert!(size_of::<Arg>() == 8 && align_of::<Arg>() == 8);
+
+/// `pyo2::abi::Slot`: 32 bytes aligned to 8.
+#[repr(C, align(8))]
+struct Slot {
+    _bytes: [MaybeUninit<u8>; 32],
+}
+
+/// `pyo2::abi::OwnedBuf`.
+#[repr(C)]
+struct OwnedBuf {
+    ptr: *const u8,
+    len: usize,
+    cap: usize,
+    drop: Option<unsafe extern "C" fn(*mut OwnedBuf)>,
+}
+
+const _: () = assert!(size_of::<OwnedBuf>() <= size_of::<Slot>());
+
+/// A `PyVec` / `PyStr` header: `{ ptr, len }`.
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Header {
+    ptr: *const c_void,
+    len: usize,
+}
+
+const NO_HEADER: Header = Header {
+    ptr: ptr::null(),
+    len: 0,
+};
+
+/// The uniform entry point of an exported function.
+type Entry = unsafe extern "C" fn(*const Arg, usize, *mut Slot) -> i32;
+
+const OK: i32 = 0;
+const NONE: i32 = 1;
+
+/// Set once Python has handed Rust a callable (see [`release_gil_always`]):
+/// from then on every call releases the GIL.
+static RELEASE_ALWAYS: AtomicBool = AtomicBool::new(false);
+
+/// The most parameters a plan may have (the Python side doesn't accelerate more).
+const MAX_PARAMS: usize = 16;
+
+// ---------------------------------------------------------------------------
+// Scalars.
+
+/// A scalar type, in parameters, list elements and returns.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scalar {
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    F32,
+    F64,
+    Bool,
+}
+
+/// The largest finite `f32`, as an `f64`.
+const F32_MAX: f64 = f32::MAX as f64;
+
+impl Scalar {
+    fn parse(name: &str) -> Option<Scalar> {
+        Some(match name {
+            "i8" => Scalar::I8,
+            "i16" => Scalar::I16,
+            "i32" => Scalar::I32,
+            "i64" => Scalar::I64,
+            "u8" => Scalar::U8,
+            "u16" => Scalar::U16,
+            "u32" => Scalar::U32,
+            "u64" => Scalar::U64,
+            #[cfg(target_pointer_width = "64")]
+            "isize" => Scalar::I64,
+            #[cfg(target_pointer_width = "64")]
+            "usize" => Scalar::U64,
+            #[cfg(target_pointer_width = "32")]
+            "isize" => Scalar::I32,
+            #[cfg(target_pointer_width = "32")]
+            "usize" => Scalar::U32,
+            "f32" => Scalar::F32,
+            "f64" => Scalar::F64,
+            "bool" => Scalar::Bool,
+            _ => return None,
+        })
+    }
+
+    const fn size(self) -> usize {
+        match self {
+            Scalar::I8 | Scalar::U8 | Scalar::Bool => 1,
+            Scalar::I16 | Scalar::U16 => 2,
+            Scalar::I32 | Scalar::U32 | Scalar::F32 => 4,
+            Scalar::I64 | Scalar::U64 | Scalar::F64 => 8,
+        }
+    }
+
+    /// Writes `obj`'s value as a `self` at `dst`, or returns false (with no
+    /// Python error set) for any value that isn't exactly what the pure
+    /// path's fast path takes: an exact `int` in range, an exact `float`
+    /// (`f32`: finite ones within its range; `f64` parameters also take an
+    /// exact `int`, as ctypes does, when `ints` is set), `True` or `False`.
+    ///
+    /// # Safety
+    ///
+    /// The GIL is held; `obj` is a valid object; `dst` is valid for writes
+    /// of `self.size()` bytes, aligned for the type.
+    unsafe fn put(self, obj: *mut ffi::PyObject, dst: *mut u8, ints: bool) -> bool {
+        // SAFETY: the caller's guarantees; the checks below run no Python code.
+        unsafe {
+            match self {
+                Scalar::Bool => {
+                    let v = if obj == ffi::Py_True() {
+                        1
+                    } else if obj == ffi::Py_False() {
+                        0
+                    } else {
+                        return false;
+                    };
+                    dst.write(v);
+                }
+                Scalar::F64 | Scalar::F32 => {
+                    let v = if ffi::PyFloat_CheckExact(obj) != 0 {
+                        ffi::PyFloat_AsDouble(obj)
+                    } else if ints && self == Scalar::F64 && ffi::PyLong_CheckExact(obj) != 0 {
+                        let v = ffi::PyLong_AsDouble(obj);
+                        if v == -1.0 && !ffi::PyErr_Occurred().is_null() {
+                            ffi::PyErr_Clear();
+                            return false;
+                        }
+                        v
+                    } else {
+                        return false;
+                    };
+                    if self == Scalar::F64 {
+                        dst.cast::<f64>().write(v);
+                    } else {
+                        if v.is_finite() && v.abs() > F32_MAX {
+                            return false; // the pure path explains (or rounds) it
+                        }
+                        dst.cast::<f32>().write(v as f32);
+                    }
+                }
+                Scalar::U64 => {
+                    if ffi::PyLong_CheckExact(obj) == 0 {
+                        return false;
+                    }
+                    let v = ffi::PyLong_AsUnsignedLongLong(obj);
+                    if v == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+                        ffi::PyErr_Clear();
+                        return false;
+                    }
+                    dst.cast::<u64>().write(v);
+                }
+                _ => {
+                    if ffi::PyLong_CheckExact(obj) == 0 {
+                        return false;
+                    }
+                    let v = ffi::PyLong_AsLongLong(obj);
+                    if v == -1 && !ffi::PyErr_Occurred().is_null() {
+                        ffi::PyErr_Clear();
+                        return false;
+                    }
+                    match self {
+                        Scalar::I64 => dst.cast::<i64>().write(v),
+                        Scalar::I32 => match i32::try_from(v) {
+                            Ok(x) => dst.cast::<i32>().write(x),
+                            Err(_) => return false,
+                        },
+                        Scalar::I16 => match i16::try_from(v) {
+                            Ok(x) => dst.cast::<i16>().write(x),
+                            Err(_) => return false,
+                        },
+                        Scalar::I8 => match i8::try_from(v) {
+                            Ok(x) => dst.cast::<i8>().write(x),
+                            Err(_) => return false,
+                        },
+                        Scalar::U32 => match u32::try_from(v) {
+                            Ok(x) => dst.cast::<u32>().write(x),
+                            Err(_) => return false,
+                        },
+                        Scalar::U16 => match u16::try_from(v) {
+                            Ok(x) => dst.cast::<u16>().write(x),
+                            Err(_) => return false,
+                        },
+                        Scalar::U8 => match u8::try_from(v) {
+                            Ok(x) => dst.write(x),
+                            Err(_) => return false,
+                        },
+                        _ => return false,
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// The Python value of the `self` at `src` (a new reference; null with
+    /// an exception set on failure). `bool`: any nonzero byte is `True`.
+    ///
+    /// # Safety
+    ///
+    /// The GIL is held; `src` is valid for reads of an initialised `self`,
+    /// aligned for it.
+    unsafe fn get(self, src: *const u8) -> *mut ffi::PyObject {
+        // SAFETY: the caller's guarantees.
+        unsafe {
+            match self {
+                Scalar::I8 => ffi::PyLong_FromLong(src.cast::<i8>().read().into()),
+                Scalar::I16 => ffi::PyLong_FromLong(src.cast::<i16>().read().into()),
+                Scalar::I32 => ffi::PyLong_FromLong(src.cast::<i32>().read().into()),
+                Scalar::I64 => ffi::PyLong_FromLongLong(src.cast::<i64>().read()),
+                Scalar::U8 => ffi::PyLong_FromLong(src.read().into()),
+                Scalar::U16 => ffi::PyLong_FromLong(src.cast::<u16>().read().into()),
+                Scalar::U32 => ffi::PyLong_FromLongLong(src.cast::<u32>().read().into()),
+                Scalar::U64 => ffi::PyLong_FromUnsignedLongLong(src.cast::<u64>().read()),
+                Scalar::F32 => ffi::PyFloat_FromDouble(src.cast::<f32>().read().into()),
+                Scalar::F64 => ffi::PyFloat_FromDouble(src.cast::<f64>().read()),
+                Scalar::Bool => ffi::PyBool_FromLong((src.read() != 0).into()),
+            }
+        }
+    }
+
+    /// Whether `obj` is exactly the value at `src`: an exact `int` / `float`
+    /// of that value (floats bit for bit), or the `bool` singleton. Runs no
+    /// Python code; leaves no exception set.
+    ///
+    /// # Safety
+    ///
+    /// The GIL is held; `obj` is valid; `src` holds an initialised `self`, aligned.
+    unsafe fn holds(self, obj: *mut ffi::PyObject, src: *const u8) -> bool {
+        let mut word = Arg { u64: 0 };
+        let dst = (&mut word as *mut Arg).cast::<u8>();
+        // SAFETY: the caller's guarantees; `dst` is 8 bytes aligned to 8,
+        // room for any scalar; `put` runs no Python code and clears errors.
+        unsafe {
+            if self == Scalar::F32 || !self.put(obj, dst, false) {
+                return false;
+            }
+            same_bits(dst, src, self.size())
+        }
+    }
+
+    /// A new `list` of the `n` values of `self` at `src`.
+    ///
+    /// # Safety
+    ///
+    /// The GIL is held; when `n > 0`, `src` is valid for reads of `n`
+    /// initialised `self`s, aligned for them.
+    unsafe fn list(self, py: Python<'_>, src: *const u8, n: usize) -> PyResult<Bound<'_, PyAny>> {
+        let Ok(len) = ffi::Py_ssize_t::try_from(n) else {
+            return Err(PyValueError::new_err("too many items"));
+        };
+        // SAFETY: the GIL is held (`py`); PyList_New returns a new reference or null.
+        let list = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len))? };
+        for i in 0..n {
+            // SAFETY: `i < n`, so the element is in the buffer the caller vouches for.
+            let item = unsafe { self.get(src.add(i * self.size())) };
+            if item.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            // SAFETY: `list` is a new list of `len` slots; PyList_SetItem steals
+            // `item` and fills slot `i` (< len), which is empty.
+            unsafe { ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, item) };
+        }
+        Ok(list)
+    }
+}
+
+/// Whether the `size`-byte scalars at `a` and `b` have the same bits.
+///
+/// # Safety
+///
+/// Both are valid for reads of `size` (1, 2, 4 or 8) bytes, aligned to `size`.
+unsafe fn same_bits(a: *const u8, b: *const u8, size: usize) -> bool {
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        match size {
+            8 => a.cast::<u64>().read() == b.cast::<u64>().read(),
+            4 => a.cast::<u32>().read() == b.cast::<u32>().read(),
+            2 => a.cast::<u16>().read() == b.cast::<u16>().read(),
+            _ => a.read() == b.read(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Plans.
+
+/// How one parameter is passed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Param {
+    /// A scalar by value.
+    Scalar(Scalar),
+    /// `&str` (`utf8`) or `&PyStr` / `&[u8]`: an exact `str` (as UTF-8) or
+    /// `bytes` (UTF-8 checked for `&str`), lent read-only.
+    Text { utf8: bool },
+    /// `&[T]` / `&PyVec<T>` (`&mut` when `mutable`): an exact `list` of
+    /// scalars, packed into a private buffer (written back for `&mut`).
+    List { elem: Scalar, mutable: bool },
+}
+
+impl Param {
+    fn parse(code: &str) -> Option<Param> {
+        if let Some(elem) = code.strip_prefix("ref:") {
+            return Some(Param::List {
+                elem: Scalar::parse(elem)?,
+                mutable: false,
+            });
+        }
+        if let Some(elem) = code.strip_prefix("mut:") {
+            return Some(Param::List {
+                elem: Scalar::parse(elem)?,
+                mutable: true,
+            });
+        }
+        match code {
+            "str" => Some(Param::Text { utf8: true }),
+            "text" => Some(Param::Text { utf8: false }),
+            _ => Scalar::parse(code).map(Param::Scalar),
+        }
+    }
+}
+
+/// What the slot holds after `OK`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ret {
+    /// `()`: nothing (`None`).
+    Unit,
+    /// A scalar.
+    Scalar(Scalar),
+    /// `String`: an `OwnedBuf` of UTF-8 (a `str`).
+    Str,
+    /// `Vec<u8>`: an `OwnedBuf` of bytes (`bytes`).
+    Bytes,
+    /// `Vec<T>`: an `OwnedBuf` of `T`s (a `list`).
+    Vec(Scalar),
+}
+
+impl Ret {
+    fn parse(code: &str) -> Option<Ret> {
+        if let Some(elem) = code.strip_prefix("vec:") {
+            return Some(Ret::Vec(Scalar::parse(elem)?));
+        }
+        match code {
+            "()" => Some(Ret::Unit),
+            "String" => Some(Ret::Str),
+            "bytes" => Some(Ret::Bytes),
+            _ => Scalar::parse(code).map(Ret::Scalar),
+        }
+    }
+
+    /// The Python value of an `OK` slot; frees an owned buffer exactly once.
+    ///
+    /// # Safety
+    ///
+    /// The GIL is held; `slot` holds what a call with this return type
+    /// wrote after returning `OK`, not taken before.
+    unsafe fn take(self, py: Python<'_>, slot: *mut Slot) -> PyResult<Py<PyAny>> {
+        let elem = match self {
+            Ret::Unit => return Ok(py.None()),
+            Ret::Scalar(s) => {
+                // SAFETY: the slot holds an `s` at offset 0 (aligned to 8).
+                let obj = unsafe { s.get(slot.cast::<u8>()) };
+                // SAFETY: a new reference, or null with an exception set.
+                return unsafe { Bound::from_owned_ptr_or_err(py, obj) }.map(Bound::unbind);
+            }
+            Ret::Str | Ret::Bytes => Scalar::U8,
+            Ret::Vec(elem) => elem,
+        };
+        let buf = slot.cast::<OwnedBuf>();
+        // SAFETY: the slot holds an OwnedBuf Rust handed over (`OK` with an
+        // owned return); its ptr/len describe `len` initialised elements.
+        let (data, len) = unsafe { ((*buf).ptr, (*buf).len) };
+        let value = if len == 0 {
+            match self {
+                Ret::Str => Ok(PyString::new(py, "").into_any()),
+                // SAFETY: the GIL is held; a new reference or null.
+                Ret::Bytes => unsafe {
+                    Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(ptr::null(), 0))
+                },
+                // SAFETY: no element is read.
+                _ => unsafe { elem.list(py, ptr::null(), 0) },
+            }
+        } else {
+            match (self, ffi::Py_ssize_t::try_from(len)) {
+                (_, Err(_)) => Err(PyValueError::new_err("a returned buffer is too large")),
+                // SAFETY: `data` holds `len` bytes (UTF-8, from a Rust String);
+                // the decoder checks them anyway, as the pure path's does.
+                (Ret::Str, Ok(n)) => unsafe {
+                    Bound::from_owned_ptr_or_err(
+                        py,
+                        ffi::PyUnicode_DecodeUTF8(data.cast::<c_char>(), n, c"strict".as_ptr()),
+                    )
+                },
+                // SAFETY: `data` holds `len` bytes.
+                (Ret::Bytes, Ok(n)) => unsafe {
+                    Bound::from_owned_ptr_or_err(
+                        py,
+                        ffi::PyBytes_FromStringAndSize(data.cast::<c_char>(), n),
+                    )
+                },
+                // SAFETY: `data` holds `len` initialised `elem`s (a Rust Vec's, aligned).
+                (_, Ok(_)) => unsafe { elem.list(py, data, len) },
+            }
+        };
+        // SAFETY: the buffer is read; its own drop frees it, once (it resets
+        // the buffer, which nothing reads again).
+        unsafe {
+            if let Some(drop) = (*buf).drop {
+                drop(buf);
+            }
+        }
+        value.map(Bound::unbind)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One call.
+
+/// A list packed for one call.
+struct Packed {
+    /// The parameter it was passed for.
+    param: usize,
+    /// The list (borrowed from the call's arguments, which outlive the call).
+    list: *mut ffi::PyObject,
+    elem: Scalar,
+    mutable: bool,
+    /// The packed elements (in 8-byte words, so aligned for any scalar).
+    data: Vec<u64>,
+    /// `&mut`: the elements as packed, to tell whether Rust changed them.
+    orig: Vec<u64>,
+    /// `&mut` `f32`s: a copy of the list's items when packed (`list[:]`).
+    snap: Option<Py<PyAny>>,
+    /// The header as lent.
+    header: Header,
+}
+
+/// The entry's arguments, for the thread that calls without the GIL.
+struct Call {
+    entry: Entry,
+    args: *const Arg,
+    nargs: usize,
+    slot: *mut Slot,
+}
+
+// SAFETY: the pointers are to memory the calling frame owns and keeps alive
+// (and doesn't touch) until the call returns; the lists' and strings' data
+// they point to is private to the call or immutable (str, bytes).
+unsafe impl Send for Call {}
+
+impl Call {
+    /// # Safety
+    ///
+    /// `entry` is a uniform entry point whose parameters match the arguments.
+    unsafe fn run(self) -> i32 {
+        // SAFETY: the caller's guarantee; args/slot are valid (see `Send`).
+        unsafe { (self.entry)(self.args, self.nargs, self.slot) }
+    }
+}
+
+/// The text a `str` / `bytes` lends, or `None` to fall back.
+///
+/// # Safety
+///
+/// The GIL is held; `obj` is valid and stays alive (and so its UTF-8 or
+/// bytes) while the header is used.
+unsafe fn text(obj: *mut ffi::PyObject, utf8: bool) -> Option<Header> {
+    let mut len: ffi::Py_ssize_t = 0;
+    // SAFETY: the caller's guarantees; the exact types run no Python code.
+    let data = unsafe {
+        if ffi::PyUnicode_CheckExact(obj) != 0 {
+            let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
+            if data.is_null() {
+                ffi::PyErr_Clear(); // a lone surrogate: the pure path explains
+                return None;
+            }
+            data
+        } else if ffi::PyBytes_CheckExact(obj) != 0 {
+            let mut data: *mut c_char = ptr::null_mut();
+            if ffi::PyBytes_AsStringAndSize(obj, &mut data, &mut len) != 0 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+            if utf8
+                && std::str::from_utf8(std::slice::from_raw_parts(data.cast::<u8>(), len as usize))
+                    .is_err()
+            {
+                return None;
+            }
+            data
+        } else {
+            return None;
+        }
+    };
+    Some(if len == 0 {
+        NO_HEADER
+    } else {
+        Header {
+            ptr: data.cast(),
+            len: len as usize,
+        }
+    })
+}
+
+/// `obj` packed as a list of `elem`, or `None` to fall back.
+///
+/// # Safety
+///
+/// The GIL is held; `obj` is valid and outlives the result.
+unsafe fn pack(
+    py: Python<'_>,
+    obj: *mut ffi::PyObject,
+    param: usize,
+    elem: Scalar,
+    mutable: bool,
+) -> Option<Packed> {
+    // SAFETY: the GIL is held; `obj` is valid.
+    if unsafe { ffi::PyList_CheckExact(obj) } == 0 {
+        return None;
+    }
+    // SAFETY: as above; an exact list.
+    let n = unsafe { ffi::PyList_Size(obj) };
+    let n = usize::try_from(n).ok()?;
+    let mut data: Vec<u64> = vec![0; (n * elem.size()).div_ceil(8)];
+    let base = data.as_mut_ptr().cast::<u8>();
+    for i in 0..n {
+        // SAFETY: `i < n`, the list's size, which nothing changes meanwhile:
+        // the conversions run no Python code. A borrowed reference.
+        let item = unsafe { ffi::PyList_GetItem(obj, i as ffi::Py_ssize_t) };
+        // SAFETY: element `i` lies inside `data` (n * size bytes), aligned (8-aligned base, size-multiple offset).
+        if item.is_null() || !unsafe { elem.put(item, base.add(i * elem.size()), false) } {
+            return None;
+        }
+    }
+    let (orig, snap) = if !mutable {
+        (Vec::new(), None)
+    } else if elem == Scalar::F32 {
+        // An f32 can't tell whether the list still holds the float it was
+        // packed from: keep the items themselves (`list[:]`).
+        // SAFETY: an exact list; a new reference or null.
+        let snap = unsafe {
+            Bound::from_owned_ptr_or_opt(py, ffi::PyList_GetSlice(obj, 0, n as ffi::Py_ssize_t))
+        };
+        let Some(snap) = snap else {
+            // SAFETY: the GIL is held.
+            unsafe { ffi::PyErr_Clear() };
+            return None;
+        };
+        (data.clone(), Some(snap.unbind()))
+    } else {
+        (data.clone(), None)
+    };
+    let header = if n == 0 {
+        NO_HEADER
+    } else {
+        Header {
+            ptr: data.as_ptr().cast(),
+            len: n,
+        }
+    };
+    Some(Packed {
+        param,
+        list: obj,
+        elem,
+        mutable,
+        data,
+        orig,
+        snap,
+        header,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The callable.
+
+// A Rust function exported with `#[pyo2::export]`, called through its
+// uniform entry point; what pyo2 returns for it when this module is built.
+// (No doc comment: the type's `__doc__` would hide the instance's, the Rust
+// function's signature and doc, which the `__doc__` getter returns.)
+#[pyclass(frozen, module = "pyo2._accel", name = "Function")]
+struct Function {
+    entry: Entry,
+    name: String,
+    params: Box<[Param]>,
+    /// The parameter names for keyword binding (`None`: keywords fall back).
+    names: Option<Box<[Py<PyString>]>>,
+    ret: Ret,
+    fallback: Py<PyAny>,
+    failure: Py<PyAny>,
+    release_gil: bool,
+    repr: String,
+    attrs: Py<PyDict>,
+}
+
+impl Function {
+    /// The call, or `Ok(None)` when the pure-Python function must make it.
+    fn fast(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let n = self.params.len();
+        let npos = args.len();
+        if npos > n {
+            return Ok(None);
+        }
+        let mut objs: [*mut ffi::PyObject; MAX_PARAMS] = [ptr::null_mut(); MAX_PARAMS];
+        for (i, obj) in objs.iter_mut().enumerate().take(npos) {
+            // SAFETY: `i < len(args)`; a borrowed reference, alive as long as `args`.
+            *obj = unsafe { ffi::PyTuple_GetItem(args.as_ptr(), i as ffi::Py_ssize_t) };
+        }
+        // Values bound by keyword, kept alive here (the dict is the caller's).
+        let mut keep: Vec<Bound<'_, PyAny>> = Vec::new();
+        match kwargs {
+            Some(kw) if !kw.is_empty() => {
+                let Some(names) = &self.names else {
+                    return Ok(None);
+                };
+                let mut found = 0;
+                for i in npos..n {
+                    match kw.get_item(names[i].bind(py))? {
+                        Some(value) => {
+                            objs[i] = value.as_ptr();
+                            keep.push(value);
+                            found += 1;
+                        }
+                        None => return Ok(None),
+                    }
+                }
+                if found != kw.len() {
+                    return Ok(None); // an unknown keyword, or one given twice
+                }
+            }
+            _ => {
+                if npos != n {
+                    return Ok(None);
+                }
+            }
+        }
+        // SAFETY: every objs[i] (i < n) is a valid object kept alive by
+        // `args` or `keep` for the rest of this call.
+        unsafe { self.call(py, &objs[..n]) }
+    }
+
+    /// Convert `objs`, call, convert back (or `Ok(None)` to fall back before calling).
+    ///
+    /// # Safety
+    ///
+    /// Every object in `objs` is valid and alive until this returns.
+    unsafe fn call(
+        &self,
+        py: Python<'_>,
+        objs: &[*mut ffi::PyObject],
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let n = objs.len();
+        let mut cargs = [Arg { u64: 0 }; MAX_PARAMS];
+        let mut headers = [NO_HEADER; MAX_PARAMS];
+        let mut packed: Vec<Packed> = Vec::new();
+        for (i, (&param, &obj)) in self.params.iter().zip(objs).enumerate() {
+            match param {
+                Param::Scalar(s) => {
+                    let dst = (&mut cargs[i] as *mut Arg).cast::<u8>();
+                    // SAFETY: the GIL is held, `obj` is valid, `dst` is 8 bytes aligned to 8.
+                    if !unsafe { s.put(obj, dst, true) } {
+                        return Ok(None);
+                    }
+                }
+                Param::Text { utf8 } => {
+                    // SAFETY: `obj` is alive until the call returns.
+                    let Some(header) = (unsafe { text(obj, utf8) }) else {
+                        return Ok(None);
+                    };
+                    headers[i] = header;
+                }
+                Param::List { elem, mutable } => {
+                    // The same list twice where either is `&mut`: the pure path refuses it.
+                    if packed
+                        .iter()
+                        .any(|p| p.list == obj && (p.mutable || mutable))
+                    {
+                        return Ok(None);
+                    }
+                    // SAFETY: `obj` is alive until the call returns.
+                    let Some(p) = (unsafe { pack(py, obj, i, elem, mutable) }) else {
+                        return Ok(None);
+                    };
+                    headers[i] = p.header;
+                    packed.push(p);
+                }
+            }
+        }
+        for (i, param) in self.params.iter().enumerate() {
+            if !matches!(param, Param::Scalar(_)) {
+                cargs[i].ptr = (&headers[i] as *const Header).cast();
+            }
+        }
+        let mut slot = MaybeUninit::<Slot>::uninit();
+        let call = Call {
+            entry: self.entry,
+            args: cargs.as_ptr(),
+            nargs: n,
+            slot: slot.as_mut_ptr(),
+        };
+        let status = if self.release_gil || RELEASE_ALWAYS.load(Ordering::Relaxed) {
+            // SAFETY: the entry takes these arguments (the plan is its signature's).
+            py.detach(move || unsafe { call.run() })
+        } else {
+            // SAFETY: as above.
+            unsafe { call.run() }
+        };
+        let slot = slot.as_mut_ptr();
+        match status {
+            OK | NONE => {
+                let value = if status == OK {
+                    // SAFETY: `OK` with this plan's return type; taken once.
+                    unsafe { self.ret.take(py, slot)? }
+                } else {
+                    py.None()
+                };
+                if !packed.is_empty() {
+                    self.write_back(py, &packed, &headers)?;
+                }
+                Ok(Some(value))
+            }
+            _ => {
+                let outcome = self.failure.call1(py, (status, slot as usize))?;
+                let (exc, write_back): (Bound<'_, PyAny>, bool) = outcome.extract(py)?;
+                let err = PyErr::from_value(exc);
+                if write_back {
+                    if let Err(late) = self.write_back(py, &packed, &headers) {
+                        let context = err.into_value(py).into_ptr();
+                        // SAFETY: both are exception instances; SetContext steals `context`.
+                        unsafe { ffi::PyException_SetContext(late.value(py).as_ptr(), context) };
+                        return Err(late);
+                    }
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Put what Rust wrote into the `&mut` lists, by the pure path's rule
+    /// (`pyo2._marshal.apply`): only the lists whose data Rust changed (or
+    /// whose view it swapped), all or nothing, after checking that each
+    /// still holds the items it held (`RuntimeError` otherwise).
+    ///
+    /// A list whose view stayed put gets the changed items only (each a
+    /// new `int`/`float`/`bool`), plus any item that another thread
+    /// replaced by an equal object of another type (which the pure path's
+    /// whole-list write would replace too); a swapped view, or an `f32`
+    /// list, gets all its items, as the pure path writes them.
+    fn write_back(
+        &self,
+        py: Python<'_>,
+        packed: &[Packed],
+        headers: &[Header; MAX_PARAMS],
+    ) -> PyResult<()> {
+        enum Update<'py> {
+            /// The whole list's new items.
+            Whole(Bound<'py, PyAny>),
+            /// `(index, new item)` for each item to replace.
+            Items(Vec<(usize, Bound<'py, PyAny>)>),
+        }
+        let mut updates: Vec<(&Packed, Update<'_>)> = Vec::new();
+        for p in packed.iter().filter(|p| p.mutable) {
+            let now = headers[p.param];
+            let size = p.elem.size();
+            if now == p.header && p.snap.is_none() {
+                if p.data == p.orig {
+                    continue;
+                }
+                let (data, orig) = (p.data.as_ptr().cast::<u8>(), p.orig.as_ptr().cast::<u8>());
+                let mut items = Vec::new();
+                for i in 0..p.header.len {
+                    // SAFETY: `i < len`: inside both buffers.
+                    let (new, old) = unsafe { (data.add(i * size), orig.add(i * size)) };
+                    // SAFETY: both hold an initialised element of `size` bytes, aligned.
+                    if !unsafe { same_bits(new, old, size) } {
+                        // SAFETY: an initialised element of this call's buffer.
+                        let item = unsafe { p.elem.get(new) };
+                        // SAFETY: a new reference or null with an exception.
+                        items.push((i, unsafe { Bound::from_owned_ptr_or_err(py, item)? }));
+                    }
+                }
+                updates.push((p, Update::Items(items)));
+                continue;
+            }
+            let (src, len) = if now == p.header {
+                if p.data == p.orig {
+                    continue;
+                }
+                (p.data.as_ptr().cast::<u8>(), p.header.len)
+            } else if now.len == 0 {
+                (ptr::null(), 0)
+            } else {
+                // Rust swapped two views of one element type: read the other's buffer.
+                match packed.iter().find(|q| q.header == now && q.elem == p.elem) {
+                    Some(q) => (q.data.as_ptr().cast::<u8>(), q.header.len),
+                    None => {
+                        return Err(PyRuntimeError::new_err(format!(
+                            "{}(): Rust left a view pyo2 did not lend in a &mut parameter; \
+                             nothing was written back",
+                            self.name
+                        )))
+                    }
+                }
+            };
+            // SAFETY: `src` is one of this call's buffers, of `len` initialised elements.
+            let items = unsafe { p.elem.list(py, src, len)? };
+            updates.push((p, Update::Whole(items)));
+        }
+        if updates.is_empty() {
+            return Ok(());
+        }
+        // The checks, before any write. Objects that replace equal items
+        // stay alive (in `olds`) until every write is done, so no finalizer
+        // runs half way, as in the pure path.
+        let mut olds: Vec<Bound<'_, PyAny>> = Vec::new();
+        for (p, update) in &mut updates {
+            // SAFETY: the list is alive (the call's argument) and an exact list.
+            let now = unsafe { ffi::PyList_Size(p.list) };
+            let was = p.header.len; // the size when packed (0 for an empty list)
+            if usize::try_from(now).ok() != Some(was) {
+                return Err(PyRuntimeError::new_err(format!(
+                    "{}(): a list passed for a &mut parameter changed size during the call \
+                     (from {was} to {now} items); nothing was written back",
+                    self.name
+                )));
+            }
+            // SAFETY: a borrowed reference to the list, alive for the call.
+            let list = unsafe { Bound::from_borrowed_ptr(py, p.list) };
+            let changed = || {
+                PyRuntimeError::new_err(format!(
+                    "{}(): a list passed for a &mut parameter was changed during the call \
+                     (by another thread, or while its items were converted); nothing was written back",
+                    self.name
+                ))
+            };
+            if let Some(snap) = &p.snap {
+                if !list.eq(snap.bind(py))? {
+                    return Err(changed());
+                }
+                continue;
+            }
+            let orig = p.orig.as_ptr().cast::<u8>();
+            let mut forced = Vec::new();
+            for i in 0..was {
+                // SAFETY: `i < len(list)` (checked above; nothing ran since).
+                // A borrowed reference, valid while the list holds it.
+                let item = unsafe { ffi::PyList_GetItem(p.list, i as ffi::Py_ssize_t) };
+                // SAFETY: `i < was`: an element of the packed copy.
+                let src = unsafe { orig.add(i * p.elem.size()) };
+                // SAFETY: the GIL is held; `item` is valid; `src` is initialised.
+                if unsafe { p.elem.holds(item, src) } {
+                    continue;
+                }
+                // Not the packed value as its exact type: compare as
+                // `list == snapshot` would (the snapshot's item was an
+                // exact int / float / bool of this value). Python code may
+                // run, so hold the item and re-check the size after.
+                // SAFETY: `item` is valid; a new reference.
+                let item = unsafe { Bound::from_borrowed_ptr(py, item) };
+                // SAFETY: as above; a new reference or null with an exception.
+                let before = unsafe { Bound::from_owned_ptr_or_err(py, p.elem.get(src))? };
+                let equal = item.eq(&before)?;
+                // SAFETY: an exact list.
+                if !equal || unsafe { ffi::PyList_Size(p.list) } != now {
+                    return Err(changed());
+                }
+                forced.push(i);
+                olds.push(item);
+            }
+            if let Update::Items(items) = update {
+                if !forced.is_empty() {
+                    let data = p.data.as_ptr().cast::<u8>();
+                    for i in forced {
+                        if items.iter().any(|(j, _)| *j == i) {
+                            continue;
+                        }
+                        // SAFETY: `i < len`: an initialised element of the buffer.
+                        let item = unsafe { p.elem.get(data.add(i * p.elem.size())) };
+                        // SAFETY: a new reference or null with an exception.
+                        items.push((i, unsafe { Bound::from_owned_ptr_or_err(py, item)? }));
+                    }
+                }
+            }
+        }
+        let whole = updates
+            .iter()
+            .filter(|(_, u)| matches!(u, Update::Whole(_)))
+            .count();
+        if updates.len() > 1 && whole > 0 {
+            for (p, update) in &updates {
+                if let Update::Whole(_) = update {
+                    // SAFETY: an exact list; a new reference or null.
+                    olds.push(unsafe {
+                        Bound::from_owned_ptr_or_err(
+                            py,
+                            ffi::PyList_GetSlice(p.list, 0, ffi::PY_SSIZE_T_MAX),
+                        )?
+                    });
+                }
+            }
+        }
+        // The writes: none can fail.
+        for (p, update) in updates {
+            match update {
+                Update::Whole(items) => {
+                    // SAFETY: an exact list and a list of the new items.
+                    let status = unsafe {
+                        ffi::PyList_SetSlice(p.list, 0, ffi::PY_SSIZE_T_MAX, items.as_ptr())
+                    };
+                    if status != 0 {
+                        return Err(PyErr::fetch(py));
+                    }
+                }
+                Update::Items(items) => {
+                    for (i, item) in items {
+                        // SAFETY: `i` is inside the list (its size was checked
+                        // and no Python code ran since); SetItem steals the new
+                        // item. The item it replaces is an exact int, float or
+                        // bool (checked), or held in `olds`: its release runs
+                        // no Python code.
+                        unsafe {
+                            ffi::PyList_SetItem(p.list, i as ffi::Py_ssize_t, item.into_ptr())
+                        };
+                    }
+                }
+            }
+        }
+        drop(olds);
+        Ok(())
+    }
+
+    fn attr(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        match self.attrs.bind(py).get_item(name)? {
+            Some(value) => Ok(value.unbind()),
+            None => Err(PyAttributeError::new_err(name.to_owned())),
+        }
+    }
+}
+
+#[pymethods]
+impl Function {
+    /// `Function(entry, params, ret, names, fallback, failure, release_gil, name, repr, attrs)`.
+    ///
+    /// `entry` must be the address of the uniform entry point of a function
+    /// whose parameters and return are `params` / `ret` (a wrong address or
+    /// plan is undefined behaviour: only pyo2 constructs these).
+    #[new]
+    #[pyo3(text_signature = None)]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        entry: usize,
+        params: Vec<String>,
+        ret: &str,
+        names: Option<Vec<Bound<'_, PyString>>>,
+        fallback: Py<PyAny>,
+        failure: Py<PyAny>,
+        release_gil: bool,
+        name: String,
+        repr: String,
+        attrs: Py<PyDict>,
+    ) -> PyResult<Function> {
+        if entry == 0 {
+            return Err(PyValueError::new_err("a null entry point"));
+        }
+        if params.len() > MAX_PARAMS {
+            return Err(PyValueError::new_err(format!(
+                "at most {MAX_PARAMS} parameters"
+            )));
+        }
+        let params = params
+            .iter()
+            .map(|code| {
+                Param::parse(code).ok_or_else(|| {
+                    PyValueError::new_err(format!("unknown parameter kind {code:?}"))
+                })
+            })
+            .collect::<PyResult<Box<[Param]>>>()?;
+        let ret = Ret::parse(ret)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown return kind {ret:?}")))?;
+        let names = match names {
+            Some(names) if names.len() == params.len() => {
+                Some(names.into_iter().map(Bound::unbind).collect())
+            }
+            Some(_) => return Err(PyValueError::new_err("one name per parameter")),
+            None => None,
+        };
+        // SAFETY: the constructor's contract: `entry` is the address of a
+        // function with the `Entry` signature (pyo2 read it from the library).
+        let entry = unsafe { std::mem::transmute::<usize, Entry>(entry) };
+        Ok(Function {
+            entry,
+            name,
+            params,
+            names,
+            ret,
+            fallback,
+            failure,
+            release_gil,
+            repr,
+            attrs,
+        })
+    }
+
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        match self.fast(py, args, kwargs)? {
+            Some(value) => Ok(value),
+            None => self.fallback.call(py, args, kwargs),
+        }
+    }
+
+    fn __repr__(&self) -> &str {
+        &self.repr
+    }
+
+    /// The pure-Python function this one falls back to.
+    #[getter]
+    fn fallback(&self, py: Python<'_>) -> Py<PyAny> {
+        self.fallback.clone_ref(py)
+    }
+
+    /// Whether calls release the GIL while Rust runs.
+    #[getter]
+    fn releases_gil(&self) -> bool {
+        self.release_gil || RELEASE_ALWAYS.load(Ordering::Relaxed)
+    }
+
+    #[getter]
+    fn __dict__(&self, py: Python<'_>) -> Py<PyDict> {
+        self.attrs.clone_ref(py)
+    }
+
+    #[getter]
+    fn __name__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.attr(py, "__name__")
+    }
+
+    #[getter]
+    fn __qualname__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.attr(py, "__qualname__")
+    }
+
+    #[getter]
+    fn __module__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.attr(py, "__module__")
+    }
+
+    #[getter]
+    fn __doc__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.attr(py, "__doc__")
+    }
+
+    /// The function's own attributes, then the pure-Python function's
+    /// (`__globals__`, `__code__`, `__defaults__`…).
+    fn __getattr__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
+        match self.attrs.bind(py).get_item(name)? {
+            Some(value) => Ok(value.unbind()),
+            None => self.fallback.getattr(py, name),
+        }
+    }
+
+    fn __setattr__(
+        &self,
+        py: Python<'_>,
+        name: &Bound<'_, PyString>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        self.attrs.bind(py).set_item(name, value)
+    }
+
+    fn __delattr__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<()> {
+        let attrs = self.attrs.bind(py);
+        if attrs.contains(name)? {
+            attrs.del_item(name)
+        } else {
+            Err(PyAttributeError::new_err(name.clone().unbind()))
+        }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.fallback)?;
+        visit.call(&self.failure)?;
+        visit.call(&self.attrs)?;
+        Ok(())
+    }
+}
+
+/// From now on, every call releases the GIL while Rust runs, scalar-only
+/// calls included. pyo2 calls this when it first hands Rust a Python
+/// callable: Rust may then call Python from its own threads while a call
+/// runs, and a call that kept the GIL would deadlock waiting for them.
+#[pyfunction]
+fn release_gil_always() {
+    RELEASE_ALWAYS.store(true, Ordering::Relaxed);
+}
+
+/// pyo2's compiled accelerator (see `pyo2._accelerate`).
+#[pymodule]
+fn _accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Function>()?;
+    m.add_function(wrap_pyfunction!(release_gil_always, m)?)?;
+    m.add("MAX_PARAMS", MAX_PARAMS)?;
+    Ok(())
+}

@@ -1,0 +1,39 @@
+"""pyo2's optional compiled accelerator (``pyo2-py/rust``): see :mod:`pyo2._accelerate`."""
+
+from typing import Any
+
+#: The most parameters a plan may have.
+MAX_PARAMS: int
+
+class Function:
+    """An exported Rust function called through its uniform entry point."""
+
+    def __new__(
+        cls,
+        entry: int,
+        params: list[str],
+        ret: str,
+        names: list[str] | None,
+        fallback: Any,
+        failure: Any,
+        release_gil: bool,
+        name: str,
+        repr: str,
+        attrs: dict[str, Any],
+        /,
+    ) -> Function: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    #: The pure-Python function it falls back to.
+    @property
+    def fallback(self) -> Any: ...
+    #: Whether calls release the GIL while Rust runs.
+    @property
+    def releases_gil(self) -> bool: ...
+    @property
+    def __dict__(self) -> dict[str, Any]: ...  # type: ignore[override]
+    def __getattr__(self, name: str) -> Any: ...
+    def __setattr__(self, name: str, value: Any) -> None: ...
+    def __delattr__(self, name: str) -> None: ...
+
+def release_gil_always() -> None:
+    """From now on every call releases the GIL (Rust may call Python from its threads)."""

@@ -1,0 +1,502 @@
+"""The compiled accelerator (``pyo2._accel``): used where it should be, and
+indistinguishable from the pure-Python path except in speed.
+
+The differential tests build both functions for the same fixture function
+(the accelerated one falls back to the pure one, ``f.fallback``) and
+compare results, exceptions (type and message) and what ends up in
+``&mut`` lists, for Hypothesis-drawn arguments right and wrong. They run
+with or without ``PYO2_PURE=1``: the accelerated function is then built
+explicitly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import importlib
+import struct
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import ANY_SCALAR, VIEW_ARGS, Color, Liar
+
+import pyo2
+from pyo2 import _abi, _accelerate
+from support import run_python
+
+if sys.implementation.name != "cpython" or sys.version_info < (3, 10):  # pragma: no cover
+    pytest.skip("the accelerator is built for CPython 3.10+ only", allow_module_level=True)
+
+#: The accelerator module: built by the dev install on CPython 3.10+ (the
+#: import fails loudly if it wasn't).
+accel: Any = importlib.import_module("pyo2._accel")
+
+
+def pair(dll: pyo2.RustDLL, name: str) -> tuple[Any, Any]:
+    """The accelerated and the pure function for the exported ``name``."""
+    f = dll[name]
+    if isinstance(f, accel.Function):
+        return f, f.fallback
+    sig = f.signature
+    assert sig is not None
+    fast = _accelerate.accelerate(dll, sig, f, [n for n, _ in sig.params], module=accel)
+    assert isinstance(fast, accel.Function), name
+    return fast, f
+
+
+@pytest.fixture(scope="module")
+def lib(fixture_path: Path) -> pyo2.RustDLL:
+    return pyo2.RustDLL(fixture_path)
+
+
+def outcome(call: Any) -> tuple[str, Any]:
+    try:
+        result = call()
+    except Exception as e:  # comparing whatever either path raises
+        return ("raised", (type(e), str(e)))
+    if isinstance(result, float):
+        return ("returned", struct.pack("<d", result))  # NaN- and -0.0-exact
+    if isinstance(result, list):
+        return ("returned", [struct.pack("<d", x) if isinstance(x, float) else (type(x), x) for x in result])
+    return ("returned", (type(result), result))
+
+
+def copied(value: Any) -> Any:
+    """A fresh copy of a (possibly nested) argument, so each path gets its own."""
+    if type(value) is list:
+        return [copied(v) for v in value]
+    if type(value) is bytearray:
+        return bytearray(value)
+    return value
+
+
+def agree(fast: Any, pure: Any, *args: Any, **kwargs: Any) -> None:
+    """Both functions give the same outcome for copies of the arguments, and
+    leave the same values in them."""
+    a_args, b_args = copied(args), copied(args)
+    a_kw, b_kw = copied(kwargs), copied(kwargs)
+    a = outcome(lambda: fast(*a_args, **a_kw))
+    b = outcome(lambda: pure(*b_args, **b_kw))
+    assert a == b, (args, kwargs)
+    assert repr(a_args) == repr(b_args) and repr(a_kw) == repr(b_kw)
+
+
+# ---------------------------------------------------------------------------
+# Where it is used.
+
+
+def test_exported_functions_are_accelerated_and_declared_ones_are_not(lib: pyo2.RustDLL) -> None:
+    if not _accelerate.available():  # this process runs with PYO2_PURE=1
+        assert not isinstance(lib.ex_sum, accel.Function)
+        return
+    for name in ["ex_add_u8", "ex_greet", "ex_sum", "ex_double", "ex_range", "ex_parse", "ex_unit"]:
+        assert isinstance(lib[name], accel.Function), name
+    # Unsupported parameters (nested views, records…) and declared functions: pure.
+    assert not isinstance(lib.ex_nested, accel.Function)
+    assert not isinstance(lib.ex_lengths, accel.Function)
+    assert not isinstance(lib.declare("fn add_i64(a: i64, b: i64) -> i64"), accel.Function)
+
+
+@pytest.mark.parametrize(("env", "expected"), [("0", "Function"), ("1", "function")])
+def test_pyo2_pure_turns_it_off(fixture_path: Path, env: str, expected: str) -> None:
+    code = (
+        "import os, sys\n"
+        f"os.environ['PYO2_PURE'] = {env!r}\n"
+        "import pyo2\n"
+        f"dll = pyo2.RustDLL({str(fixture_path)!r})\n"
+        "print(type(dll.ex_sum).__name__, dll.ex_sum([1, 2, 3]))\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [expected, "6"]
+
+
+def test_it_introspects_as_the_pure_function(lib: pyo2.RustDLL) -> None:
+    import inspect
+
+    fast, pure = pair(lib, "ex_repeat")
+    for attr in [
+        "__name__",
+        "__qualname__",
+        "__module__",
+        "__doc__",
+        "__signature__",
+        "signature",
+        "doc",
+        "dll",
+    ]:
+        assert getattr(fast, attr) == getattr(pure, attr), attr
+    assert inspect.signature(fast) == inspect.signature(pure)
+    assert fast.__wrapped__ is pure
+    assert fast.__globals__ is pure.__globals__  # the pure function's own attributes show through
+    assert repr(fast) == "<pyo2 function pyo2_fixture::ex_repeat(s: &str, n: usize) -> String>"
+    fast.note = 1  # attributes can be set, as on a function
+    assert vars(fast)["note"] == 1 and fast.note == 1
+    del fast.note
+    with pytest.raises(AttributeError):
+        del fast.note
+    assert fast.releases_gil  # a &str argument releases it
+
+
+# ---------------------------------------------------------------------------
+# Differential tests.
+
+SCALAR_FUNCTIONS = [
+    "ex_echo_i64",
+    "ex_echo_u64",
+    "ex_echo_f64",
+    "ex_echo_f32",
+    "ex_not",
+    "ex_add_u8",
+    "ex_sub",
+]
+
+
+@pytest.mark.parametrize("name", SCALAR_FUNCTIONS)
+@given(values=st.lists(ANY_SCALAR, min_size=0, max_size=3))
+@settings(max_examples=150)
+def test_scalars_agree(lib: pyo2.RustDLL, name: str, values: list[Any]) -> None:
+    fast, pure = pair(lib, name)
+    agree(fast, pure, *values)
+
+
+@given(a=ANY_SCALAR, b=ANY_SCALAR, swap=st.booleans(), extra=st.sampled_from([{}, {"c": 1}, {"a": 1}]))
+def test_keywords_agree(lib: pyo2.RustDLL, a: Any, b: Any, swap: bool, extra: dict[str, Any]) -> None:
+    fast, pure = pair(lib, "ex_div")
+    agree(fast, pure, a, b=b, **({} if "a" in extra else extra))
+    kwargs = {"b": b, "a": a} if swap else {"a": a, "b": b}
+    agree(fast, pure, **kwargs, **({} if set(extra) & set(kwargs) else extra))
+    agree(fast, pure, b=b)
+    agree(fast, pure, a, b, **extra)
+    agree(fast, pure, a, a=a)
+
+
+TEXTS = st.one_of(
+    st.text(max_size=8),
+    st.text(st.characters(codec="utf-8"), max_size=8),
+    st.sampled_from(["\ud800", "a\udfffb", "", "é", "12", "-7", "x y"]),
+    st.binary(max_size=6),
+    st.builds(bytearray, st.binary(max_size=3)),
+    st.integers(),
+    st.none(),
+    st.sampled_from([Color.RED]),
+)
+
+
+class Str(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("ex_greet", []),
+        ("ex_byte_len", []),
+        ("ex_parse", []),
+        ("ex_first_word", []),
+        ("ex_one_word", []),
+        ("ex_find", [TEXTS]),
+        ("ex_repeat", [st.integers(-1, 4)]),
+    ],
+)
+@given(data=st.data(), text=st.one_of(TEXTS, TEXTS.map(lambda t: Str(t) if isinstance(t, str) else t)))
+def test_text_agrees(lib: pyo2.RustDLL, name: str, extra: list[Any], data: Any, text: Any) -> None:
+    fast, pure = pair(lib, name)
+    agree(fast, pure, text, *(data.draw(s) for s in extra))
+
+
+LIST_ARGS = st.one_of(
+    VIEW_ARGS,
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=20),
+    st.lists(st.floats(), max_size=10),
+    st.lists(st.sampled_from([1, 2.5, True, Liar(3), Color.RED, None]), max_size=4),
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("ex_sum", []),
+        ("ex_sum_i64", []),
+        ("ex_check_sorted", []),
+        ("ex_index", [st.integers(-1, 25)]),
+        ("ex_busy_sum", [st.integers(0, 3)]),
+        ("ex_double", []),
+        ("ex_double_f64", []),
+        ("ex_fill_then_err", []),
+        ("ex_fill_then_panic", []),
+        *((f"ex_roundtrip_{t}", []) for t in ["i8", "u16", "i32", "u64", "usize", "f32", "f64", "bool"]),
+    ],
+)
+@given(data=st.data(), value=LIST_ARGS)
+def test_lists_agree(lib: pyo2.RustDLL, name: str, extra: list[Any], data: Any, value: Any) -> None:
+    fast, pure = pair(lib, name)
+    agree(fast, pure, value, *(data.draw(s) for s in extra))
+
+
+#: Anything but an int that would make Rust allocate a huge Vec (as on the pure path).
+NOT_HUGE = ANY_SCALAR.filter(lambda x: not isinstance(x, int) or not 0 <= x < 2**64)
+
+
+@pytest.mark.parametrize("name", ["ex_range", "ex_halves", "ex_parity"])
+@given(n=st.one_of(st.integers(-2, 40), NOT_HUGE))
+def test_vec_returns_agree(lib: pyo2.RustDLL, name: str, n: Any) -> None:
+    fast, pure = pair(lib, name)
+    agree(fast, pure, n)
+
+
+def test_returns(lib: pyo2.RustDLL) -> None:
+    f = pair(lib, "ex_extremes")[0]
+    assert f() == [-(2**63), -1, 0, 2**63 - 1]
+    assert pair(lib, "ex_unit")[0]() is None
+    assert pair(lib, "ex_halves")[0](3) == [0.0, 0.5, 1.0]
+    assert pair(lib, "ex_parity")[0](3) == [False, True, False]
+    assert pair(lib, "ex_roundtrip_u8")[0](b"\x00\xff") == b"\x00\xff"  # Vec<u8> is bytes
+    assert pair(lib, "ex_first_word")[0]("  ") is None
+    assert pair(lib, "ex_check_sorted")[0]([1, 2]) is None
+
+
+# ---------------------------------------------------------------------------
+# Errors, write-back and ownership.
+
+
+def test_err_writes_back_and_panic_does_not(lib: pyo2.RustDLL) -> None:
+    err, _ = pair(lib, "ex_fill_then_err")
+    v = [1, 2, 3]
+    with pytest.raises(pyo2.RustError, match="gave up after writing"):
+        err(v)
+    assert v == [-1, -1, -1]
+    panic, _ = pair(lib, "ex_fill_then_panic")
+    w = [1, 2, 3]
+    with pytest.raises(pyo2.RustPanic, match="gave up after writing") as info:
+        panic(w)
+    assert w == [1, 2, 3]
+    assert info.value.file is not None and info.value.file.endswith("exported.rs")
+
+
+def test_write_back_refuses_a_list_changed_during_the_call(lib: pyo2.RustDLL) -> None:
+    """Another thread changes the list while Rust (without the GIL) works on
+    its copy: nothing is written back, and the error says why."""
+    fast, pure = pair(lib, "ex_double_f64")
+    for f in (fast, pure):
+        n = 200_000
+        v = [1.0] * n
+        stop = threading.Event()
+
+        def meddle(v: list[float] = v, stop: threading.Event = stop) -> None:
+            while not stop.is_set():
+                v[0] = 7.0
+                time.sleep(0)
+
+        t = threading.Thread(target=meddle)
+        t.start()
+        try:
+            caught = None
+            for _ in range(50):
+                v[:] = [1.0] * n
+                try:
+                    f(v)
+                except RuntimeError as e:
+                    caught = e
+                    break
+        finally:
+            stop.set()
+            t.join()
+        assert caught is not None
+        assert "was changed during the call" in str(caught)
+        assert v[1:] == [1.0] * (n - 1)  # nothing written back
+
+
+def test_the_gil_is_released_for_lists_and_kept_for_scalars(lib: pyo2.RustDLL) -> None:
+    """A long call with a list lets another Python thread run meanwhile."""
+    busy, _ = pair(lib, "ex_busy_sum")
+    v = list(range(200_000))
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    t = threading.Thread(target=count)
+    t.start()
+    time.sleep(0.01)
+    try:
+        before = ticks
+        start = time.perf_counter()
+        while time.perf_counter() - start < 0.3:
+            busy(v, 200)
+        during = ticks - before
+    finally:
+        stop.set()
+        t.join()
+    assert during > 1000, during
+    assert busy.releases_gil
+
+
+def test_scalar_calls_keep_the_gil_until_rust_gets_a_callable(fixture_path: Path) -> None:
+    """Scalar-only calls keep the GIL (cheaper), until Python first hands Rust
+    a callable: a Rust thread may then call it while a call waits for that
+    thread, which would deadlock if the call kept the GIL."""
+    code = f"""
+import os
+os.environ["PYO2_PURE"] = "0"
+import pyo2
+dll = pyo2.RustDLL({str(fixture_path)!r})
+f = dll.ex_sub
+print(type(f).__name__, f.releases_gil, dll.ex_greet.releases_gil)
+dll.set_logger(lambda text: None)  # a stored callback: Rust threads may call it
+print(f.releases_gil, dll.log_from_threads(3, 5), f(5, 2))
+dll.clear_logger()
+"""
+    result = run_python(code, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["Function", "False", "True", "True", "15", "3"]
+
+
+def test_no_references_or_memory_leak(lib: pyo2.RustDLL) -> None:
+    sum_, _ = pair(lib, "ex_sum")
+    greet, _ = pair(lib, "ex_greet")
+    double, _ = pair(lib, "ex_double")
+    parse, _ = pair(lib, "ex_parse")
+    rng, _ = pair(lib, "ex_range")
+    values = [1, 2, 3]
+    floats = [1.0, 2.0]
+    name = "bob"
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            sum_(values)
+            greet(name)
+            double(floats)
+            floats[:] = [1.0, 2.0]
+            rng(5)
+            with contextlib.suppress(pyo2.RustError):
+                parse("x")
+            with contextlib.suppress(TypeError):
+                sum_([1, "x"])  # falls back, which raises
+
+    run(100)
+    refs = (sys.getrefcount(values), sys.getrefcount(name), sys.getrefcount(sum_), sys.getrefcount(floats))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run(200)
+        gc.collect()
+        first = tracemalloc.get_traced_memory()[0]
+        run(2000)
+        gc.collect()
+        second = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert (
+        sys.getrefcount(values),
+        sys.getrefcount(name),
+        sys.getrefcount(sum_),
+        sys.getrefcount(floats),
+    ) == refs
+    assert second - first < 64 * 1024, (first, second)
+
+
+def test_owned_returns_are_freed(fixture_path: Path) -> None:
+    """200k accelerated calls returning 1 KB Strings and 10-item Vecs, and
+    raising Err: the peak RSS grows by less than 20 MB (leaking would be
+    over 200 MB)."""
+    code = f"""
+import resource, pyo2, importlib
+from pyo2 import _accelerate
+accel = importlib.import_module("pyo2._accel")
+dll = pyo2.RustDLL({str(fixture_path)!r})
+def fast(name):
+    f = dll[name]
+    if isinstance(f, accel.Function):
+        return f
+    return _accelerate.accelerate(dll, f.signature, f, [n for n, _ in f.signature.params], module=accel)
+repeat, rng, parse = fast("ex_repeat"), fast("ex_range"), fast("ex_parse")
+def run(n):
+    for _ in range(n):
+        repeat("x", 1024)
+        rng(10)
+        try:
+            parse("x" * 200)
+        except pyo2.RustError:
+            pass
+run(2000)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+run(200_000)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+    result = run_python(code, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) < 20 * 1024
+
+
+# An entry point written in Python (a ctypes callback), to count the drops.
+_ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+_DROP = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+def test_each_owned_buffer_is_dropped_exactly_once() -> None:
+    """Returned String/Vec buffers and Err/panic messages: one drop each."""
+    drops: list[int] = []
+    keep: list[Any] = []
+
+    @_DROP  # type: ignore[untyped-decorator]
+    def drop(address: int) -> None:
+        drops.append(address)
+        ctypes.memset(address, 0, ctypes.sizeof(pyo2._types.COwnedBuf))  # reset, as Rust's drop does
+
+    def entry_for(status: int, payload: bytes, n: int) -> Any:
+        data = ctypes.create_string_buffer(payload, len(payload) or 1)
+        keep.append(data)
+
+        @_ENTRY  # type: ignore[untyped-decorator]
+        def entry(args: int, nargs: int, slot: int) -> int:
+            buf = pyo2._types.COwnedBuf.from_address(slot)
+            buf.ptr = ctypes.addressof(data)
+            buf.len = buf.cap = n
+            buf.drop = ctypes.cast(drop, ctypes.c_void_p).value
+            return status
+
+        keep.append(entry)
+        return ctypes.cast(entry, ctypes.c_void_p).value
+
+    def make(status: int, payload: bytes, ret: str, rtype: Any, n: int | None = None) -> Any:
+        from pyo2._types import Ret, Signature
+
+        sig = Signature("f", (), Ret(rtype, error="String"))
+        return accel.Function(
+            entry_for(status, payload, len(payload) if n is None else n),
+            [],
+            ret,
+            [],
+            lambda: pytest.fail("no fallback expected"),
+            _accelerate._failure("f", sig.ret),  # type: ignore[arg-type]  # a Ret
+            True,
+            "f",
+            "<f>",
+            {},
+        )
+
+    from pyo2._types import I64, U8, Owned
+
+    assert make(_abi.OK, "héllo".encode(), "String", Owned(U8, text=True))() == "héllo"
+    assert make(_abi.OK, b"\x01\x02", "bytes", Owned(U8))() == b"\x01\x02"
+    assert make(_abi.OK, struct.pack("=2q", 5, -6), "vec:i64", Owned(I64), 2)() == [5, -6]
+    assert make(_abi.OK, b"", "vec:i64", Owned(I64))() == []
+    with pytest.raises(pyo2.RustError, match=r"^bad$"):
+        make(_abi.ERR, b"bad", "()", None)()
+    with pytest.raises(pyo2.RustPanic, match=r"^boom"):
+        make(_abi.PANIC, b"boom", "()", None)()
+    with pytest.raises(ValueError, match=r"^f\(\): wrong$"):
+        make(_abi.BAD_ARG, b"wrong", "()", None)()
+    assert len(drops) == 7
