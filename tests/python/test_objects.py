@@ -80,7 +80,8 @@ def test_inspect_lists_no_class_symbols(fixture_path: Any) -> None:
         f"import sys; from pyo2._cli import main; sys.exit(main(['inspect', {str(fixture_path)!r}]))"
     )
     assert "fn scan(" in result.stdout
-    assert "__pyo2_m__" not in result.stdout and "__pyo2_close__" not in result.stdout
+    for prefix in ("__pyo2_m__", "__pyo2_class__", "__pyo2_close__"):
+        assert f"fn {prefix}" not in result.stdout
 
 
 def test_drop_once_after_del_and_collect(dll: pyo2.RustDLL) -> None:

@@ -70,7 +70,7 @@ def _release(ctx: int | None) -> None:
 
 
 _RELEASE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_release)
-_RELEASE_ADDRESS = ctypes.cast(_RELEASE, ctypes.c_void_p).value
+_RELEASE_ADDRESS: int = ctypes.cast(_RELEASE, ctypes.c_void_p).value or 0
 
 
 def live_callbacks() -> int:
@@ -225,7 +225,7 @@ def converter(t: CallbackT, retry: type[Exception]) -> Callable[[Any], tuple[int
     raises ``retry`` for anything else (the general path explains)."""
     _, address = _trampoline(t)
     stored = t.stored
-    release = _RELEASE_ADDRESS if stored else None
+    release = _RELEASE_ADDRESS
     table = _TABLE
     keys = _KEYS
 

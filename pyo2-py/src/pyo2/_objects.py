@@ -68,7 +68,10 @@ def _handle_fn(address: int) -> Any:
 
 def _close(key: int | None) -> None:
     """Close the object or iterator registered under ``key``, if nobody did yet."""
-    entry = _LIVE.pop(key, None) if key is not None else None
+    live = _LIVE
+    if not live or key is None:  # nothing to close (late at shutdown: nothing left)
+        return
+    entry = live.pop(key, None)
     if entry is not None:
         close, handle, label = entry
         slot = _abi.CSlot()
