@@ -27,10 +27,11 @@ trap "_jobs_end_all 2>/dev/null" EXIT
 trap 'exit 130' INT TERM
 
 step() {
-    local start=$SECONDS
+    local start=$SECONDS status=0
     printf '\n==> %s\n' "$*"
-    "$@"
+    "$@" || status=$?
     _jobs_times+=("$(printf '%4ds  %s' $((SECONDS - start)) "$*")")
+    return "$status"
 }
 
 job() {
