@@ -32,9 +32,13 @@ SEED = HERE / ".seed" / "pyo2.py"
 PYO2 = "pyo2"
 #: The lists hold ints below this prime (one CPython digit), and x2 works modulo it.
 MODULUS = 1_000_003
-ALTERNATIVES = ("ctypes (hand)", "cffi (ABI)", "PyO3", "pyo2 0.1.3")
+ALTERNATIVES = ("ctypes (hand)", "cffi (ABI)", "PyO3", "PyO3 abi3", "pyo2 0.1.3")
 #: Implementations measured on a few workloads only: no "n/a" row elsewhere.
-EXTRAS = ("pyo2 exported, free fn", "pyo2 exported, stored Callback")
+EXTRAS = ("pyo2 exported, free fn", "pyo2 exported, stored Callback", "pyo2 exported, pure")
+#: The stable-ABI build of benchmarks/pyo3 (made by ./benchmarks/run).
+PYO3_ABI3 = HERE / ".wheels" / "abi3"
+#: The workloads the accelerator (pyo2._accel) takes: "pyo2 exported, pure" rows.
+ACCELERATED = ("add", "sum", "double", "str", "vec10", "hello")
 #: Round trips per call of the callback rows.
 CALLBACK_CALLS = 1000
 
@@ -283,6 +287,25 @@ def pyo3() -> dict[str, Any]:
         "points": m.normalize_points,
         "points args": lambda coords: [m.Point(x, y) for x, y in coords],
         # No "points numpy": PyO3 alone can't view a structured array (see README).
+        "vec10": m.vec10,
+        "hello": m.hello,
+    }
+
+
+def pyo3_abi3() -> dict[str, Any]:
+    """The same PyO3 module built for the stable ABI (abi3-py310), as pyo2's accelerator is."""
+    if not PYO3_ABI3.is_dir():
+        raise ImportError(f"{PYO3_ABI3} not built")
+    sys.path.insert(0, str(PYO3_ABI3))
+    import pyo3_bench_abi3 as m  # type: ignore[import-not-found]
+
+    return {
+        "add": m.add,
+        "sum": m.sum_i64,
+        "double": m.double_i64,
+        "str": m.str_len,
+        "vec10": m.vec10,
+        "hello": m.hello,
     }
 
 
@@ -331,6 +354,10 @@ def pyo2_impls() -> dict[str, dict[str, Any]]:
         "nested": "nested_sum",
     }
     exported: dict[str, Any] = {w: dll["ex_" + n] for w, n in names.items()}
+    exported.update({"vec10": dll.ex_vec10, "hello": dll.ex_hello})
+    # The accelerated functions (pyo2._accel, when built) fall back to the
+    # pure-Python ones: measured too, as "pyo2 exported, pure".
+    pure = {w: getattr(f, "fallback", f) for w, f in exported.items() if w in ACCELERATED}
     Point = dll.types.Point
     exported.update(
         {
@@ -350,6 +377,7 @@ def pyo2_impls() -> dict[str, dict[str, Any]]:
         "pyo2 inferred": {w: dll[n] for w, n in names.items()},
         "pyo2 declared": {w: declared[n] for w, n in names.items()},
         "pyo2 exported": exported,
+        "pyo2 exported, pure": pure,
         "pyo2 exported, free fn": {"method": Attr(dll, "ex_counter_add")},
         "pyo2 exported, stored Callback": {"callback": Attr(dll, "ex_call_n_stored")},
     }
@@ -393,6 +421,8 @@ def workloads(rng: random.Random, quick: bool) -> list[tuple[str, str, tuple[Any
     for n in sizes:
         data = [rng.randrange(MODULUS) for _ in range(n)]
         out.append((f"x2 in place list[int] n={n:,}", "double", (data,), n))
+    out.append(("Vec<i64> x10 returned", "vec10", (), 10))
+    out.append(("short String returned", "hello", (), 1))
     for n in [10, 1_000_000]:
         text = "".join(rng.choice("abcdé€😀") for _ in range(n))
         out.append((f"str {n:,} chars", "str", (text,), n))
@@ -482,6 +512,10 @@ def check_results(impls: dict[str, dict[str, Any]]) -> None:
             got = fn(*arg)
             if got is not None and int(got) != want:
                 raise SystemExit(f"{impl} computed {got} for {key}, expected {want}")
+        if "vec10" in fns and fns["vec10"]() != list(range(10)):
+            raise SystemExit(f"{impl} returned the wrong Vec")
+        if "hello" in fns and fns["hello"]() != "hello, world":
+            raise SystemExit(f"{impl} returned the wrong String")
         if "method" in fns:
             method, argv = fns["method"], fns.get("method argv", lambda k: (k,))
             before = call(method, argv(0))
@@ -531,7 +565,12 @@ def main() -> None:
     budget = 0.05 if args.quick else 0.4
 
     impls: dict[str, dict[str, Any]] = {"ctypes (hand)": hand_ctypes()}
-    for name, make in [("cffi (ABI)", cffi_abi), ("PyO3", pyo3), ("pyo2 0.1.3", seed)]:
+    for name, make in [
+        ("cffi (ABI)", cffi_abi),
+        ("PyO3", pyo3),
+        ("PyO3 abi3", pyo3_abi3),
+        ("pyo2 0.1.3", seed),
+    ]:
         try:
             impls[name] = make()
         except (ImportError, FileNotFoundError, OSError) as e:
@@ -646,6 +685,7 @@ def goals(results: list[Row]) -> None:
         checks.append((f"{w}: pyo2 &mut dyn FnMut <= 1.5x ctypes CFUNCTYPE", ratio(w, "pyo2 exported"), 1.5))
     full = ["add(i64, i64)", "sum list[int] n=100,000", "x2 in place list[int] n=100,000"]
     full.append("nested 1000x100 sum")
+    checks += accelerator_goals(t)
     if not all((w, "ctypes (hand)") in t for w in full):  # a run with --only: the records goals alone
         report_goals(checks)
         return
@@ -669,6 +709,27 @@ def goals(results: list[Row]) -> None:
         load = t[("import + load library", PYO2 + " exported")] * 1000
         checks.append(("import pyo2 + load a library < 30 ms", load, 30.0))
     report_goals(checks)
+
+
+def accelerator_goals(t: dict[tuple[str, str], float]) -> list[tuple[str, float, float]]:
+    """Issue 14's goals: "pyo2 exported" (accelerated when pyo2._accel is
+    built) against PyO3 (version-specific), the pure path against PyO3 too."""
+    checks: list[tuple[str, float, float]] = []
+    goals = [
+        ("add(i64, i64)", "pyo2 exported", 2.5),
+        ("sum list[int] n=10", "pyo2 exported", 1.2),
+        ("sum list[int] n=100,000", "pyo2 exported", 1.0),
+        ("x2 in place list[int] n=100,000", "pyo2 exported", 1.2),
+        ("Vec<i64> x10 returned", "pyo2 exported", 2.0),
+        ("short String returned", "pyo2 exported", 2.0),
+        ("Vec<i64> x10 returned", "pyo2 exported, pure", 3.0),
+        ("short String returned", "pyo2 exported, pure", 3.0),
+    ]
+    for w, impl, limit in goals:
+        if (w, impl) in t and (w, "PyO3") in t:
+            mine, theirs = t[(w, impl)] or 0.0, t[(w, "PyO3")] or 1.0
+            checks.append((f"{w}: {impl} <= {limit}x PyO3", mine / theirs, limit))
+    return checks
 
 
 def report_goals(checks: list[tuple[str, float, float]]) -> None:

@@ -110,7 +110,9 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(ROOT / "examples" / "packaged"),
         env=env,
     )
-    pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT / "pyo2-py"))
+    # pyo2's pure py3-none-any wheel (the accelerated one is for CPython 3.10+ only).
+    pure = {**os.environ, "PYO2_BUILD_ACCELERATOR": "0"}
+    pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT / "pyo2-py"), env=pure)
     return dist
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -36,12 +37,14 @@ def test_the_wheel_has_the_licence_extras_classifiers_and_urls(tmp_path: Path) -
         cwd=ROOT / "pyo2-py",
         check=True,
         timeout=600,
+        env={**os.environ, "PYO2_BUILD_ACCELERATOR": "0"},  # the pure wheel
     )
     (wheel,) = tmp_path.glob("pyo2-*-py3-none-any.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         (metadata_name,) = [n for n in names if n.endswith(".dist-info/METADATA")]
         metadata = zf.read(metadata_name).decode()
+        assert not [n for n in names if "_accel." in n and not n.endswith(".pyi")], names  # no extension
         licences = [n for n in names if n.endswith("/LICENSE")]
         assert licences, names
         assert "MIT License" in zf.read(licences[0]).decode()

@@ -114,7 +114,20 @@ fn call_n(n: i64, f: &Bound<'_, PyAny>) -> PyResult<i64> {
     Ok(acc)
 }
 
+#[pyfunction]
+fn vec10() -> Vec<i64> {
+    (0..10).collect()
+}
+
+#[pyfunction]
+fn hello() -> String {
+    "hello, world".to_owned()
+}
+
+// Built twice by benchmarks/run: for this Python (`pyo3_bench`) and, with
+// the `abi3` feature, for the stable ABI (`pyo3_bench_abi3`).
 #[pymodule]
+#[cfg_attr(feature = "abi3", pyo3(name = "pyo3_bench_abi3"))]
 fn pyo3_bench(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(add, m)?)?;
     m.add_function(wrap_pyfunction!(sum_i64, m)?)?;
@@ -127,5 +140,7 @@ fn pyo3_bench(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(normalize_points, m)?)?;
     m.add_class::<Counter>()?;
     m.add_function(wrap_pyfunction!(call_n, m)?)?;
+    m.add_function(wrap_pyfunction!(vec10, m)?)?;
+    m.add_function(wrap_pyfunction!(hello, m)?)?;
     Ok(())
 }

@@ -81,6 +81,18 @@ fn ex_double_i64(v: &mut [i64]) {
     double(v)
 }
 
+/// Ten `i64`s as an owned `Vec` (the "Vec<i64> x10 returned" row).
+#[pyo2::export]
+fn ex_vec10() -> Vec<i64> {
+    (0..10).collect()
+}
+
+/// A short owned `String` (the "short String returned" row).
+#[pyo2::export]
+fn ex_hello() -> String {
+    "hello, world".to_owned()
+}
+
 #[pyo2::export]
 fn ex_str_len(s: &str) -> usize {
     s.chars().count()

@@ -101,10 +101,12 @@ def plan(sig: Signature, max_params: int = 16) -> tuple[list[str], str] | None:
     return params, code
 
 
-def entry_address(dll: Any, name: str) -> int | None:
+def entry_address(dll: Any, name: str, typed: int | None = None) -> int | None:
     """The address of ``name``'s uniform entry point in ``dll``, or ``None``.
 
-    Only the library's own symbol counts (its loader refuses a dependency's).
+    Only the library's own symbol counts (its loader refuses a dependency's);
+    with ``typed``, only when the library's symbol ``name`` is at that
+    address (the function being made is that symbol).
     """
     state = vars(dll).get(" pyo2")  # pyo2._dll's state of a RustDLL
     cdll = getattr(state, "cdll", None)
@@ -112,6 +114,8 @@ def entry_address(dll: Any, name: str) -> int | None:
         return None
     try:
         pointer = cdll[ENTRY_PREFIX + name]
+        if typed is not None and ctypes.cast(cdll[name], ctypes.c_void_p).value != typed:
+            return None
     except AttributeError:  # none (an older library), or a dependency's
         return None
     address = ctypes.cast(pointer, ctypes.c_void_p).value
@@ -142,7 +146,15 @@ def _repr(module: str, sig: Signature) -> str:
     return f"<pyo2 function {library}::{str(sig)[3:]}>"
 
 
-def accelerate(dll: Any, sig: Signature, pure: Any, names: list[str] | None, module: Any = None) -> Any:
+def accelerate(
+    dll: Any,
+    sig: Signature,
+    pure: Any,
+    names: list[str] | None,
+    *,
+    module: Any = None,
+    address: int | None = None,
+) -> Any:
     """The accelerated function for ``sig`` (falling back to ``pure``, whose
     attributes it takes, ``__wrapped__`` being ``pure``), or ``None`` to keep ``pure``.
 
@@ -154,7 +166,8 @@ def accelerate(dll: Any, sig: Signature, pure: Any, names: list[str] | None, mod
     Rust thread may call it while a scalar call waits for that thread).
 
     ``module``: the accelerator module (by default the one this process
-    uses, none with ``PYO2_PURE=1``; the tests pass it).
+    uses, none with ``PYO2_PURE=1``; the tests pass it). ``address``: the
+    typed symbol's, which must be the library's symbol ``sig.name``.
     """
     if module is None:
         module = _accel
@@ -163,7 +176,7 @@ def accelerate(dll: Any, sig: Signature, pure: Any, names: list[str] | None, mod
     planned = plan(sig, module.MAX_PARAMS)
     if planned is None:
         return None
-    entry = entry_address(dll, sig.name)
+    entry = entry_address(dll, sig.name, address)
     if entry is None:
         return None
     params, ret = planned

@@ -7,6 +7,10 @@
 - without, a function whose calls infer a signature from their values
   (:mod:`pyo2._inference`).
 
+When the compiled accelerator is built and the library has the function's
+uniform entry point, the function returned is a ``pyo2._accel.Function``
+that falls back to that Python function (see :mod:`pyo2._accelerate`).
+
 Either way it is a plain Python function (calls cost no more than that) that
 introspects as the Rust function: ``__name__`` / ``__qualname__`` are the
 Rust name, ``__module__`` names the library (``pyo2.lib.mylib`` for
@@ -27,6 +31,7 @@ import os
 import sys
 from typing import Any
 
+from ._accelerate import accelerate
 from ._codegen import generate
 from ._inference import call as inferred_call
 from ._runtime import State
@@ -59,6 +64,12 @@ def make_function(dll: Any, name: str, address: int, sig: Signature | None) -> A
     attributes["signature"] = sig
     attributes["doc"] = sig.doc if sig is not None else ""
     attributes["c_function"] = state.c
+    if sig is not None:  # the compiled accelerator, when built and the library has the entry
+        names = [n for n, _ in sig.params]
+        unique = names if len(set(names)) == len(names) else None
+        fast = accelerate(dll, sig, function, unique, address=address)
+        if fast is not None:
+            return fast
     return function
 
 
