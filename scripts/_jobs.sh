@@ -41,7 +41,10 @@ job() {
         _job_reap
     done
     set -m # the job in a process group of its own, so that it can be ended whole
-    ("$@") </dev/null >"$JOBS_LOGS/$name.log" 2>&1 &
+    (
+        trap 'times >"$JOBS_LOGS/$name.cpu"' EXIT
+        "$@"
+    ) </dev/null >"$JOBS_LOGS/$name.log" 2>&1 &
     set +m
     _job_name[$!]=$name
     _job_start[$!]=$SECONDS
@@ -57,8 +60,14 @@ _job_reap() {
     unset "_job_name[$pid]" "_job_start[$pid]"
     printf '\n==> %s (%ds, %s)\n' "$name" "$took" "$([ "$status" = 0 ] && echo ok || echo "FAILED, exit $status")"
     cat "$JOBS_LOGS/$name.log"
-    _jobs_times+=("$(printf '%4ds  %s' "$took" "$name")")
+    _jobs_times+=("$(printf '%4ds  %s (CPU: %s)' "$took" "$name" "$(_job_cpu "$name")")")
     [ "$status" = 0 ] || _jobs_failed+=("$name")
+}
+
+# The CPU time (user + system) a job and its processes used, from `times`.
+_job_cpu() {
+    [ -s "$JOBS_LOGS/$1.cpu" ] || return 0
+    tr -s ' ms\n' '   ' <"$JOBS_LOGS/$1.cpu" | awk '{ printf "%ds", $1*60 + $2 + $3*60 + $4 + $5*60 + $6 + $7*60 + $8 }'
 }
 
 finish() {

@@ -39,5 +39,5 @@ suite_on() {
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements-compat.txt
     PYTHONPATH="$PWD/pyo2-py/src" HYPOTHESIS_PROFILE=fast \
-        "$venv/bin/python" -m pytest tests/python -q -p no:cacheprovider -m "not main_only"
+        "$venv/bin/python" -m pytest tests/python -q -p no:cacheprovider --durations=10 -m "not main_only"
 }
