@@ -12,6 +12,7 @@ explicitly.
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import gc
 import importlib
@@ -136,6 +137,7 @@ def test_it_introspects_as_the_pure_function(lib: pyo2.RustDLL) -> None:
         assert getattr(fast, attr) == getattr(pure, attr), attr
     assert inspect.signature(fast) == inspect.signature(pure)
     assert fast.__wrapped__ is pure
+    assert copy.copy(fast) is fast and copy.deepcopy(fast) is fast  # as for a function
     assert fast.__globals__ is pure.__globals__  # the pure function's own attributes show through
     assert repr(fast) == "<pyo2 function pyo2_fixture::ex_repeat(s: &str, n: usize) -> String>"
     fast.note = 1  # attributes can be set, as on a function

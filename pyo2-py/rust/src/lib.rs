@@ -1079,6 +1079,16 @@ impl Function {
         &self.repr
     }
 
+    /// Itself, as `copy.copy` gives for a function.
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Itself, as `copy.deepcopy` gives for a function.
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+
     /// The pure-Python function this one falls back to.
     #[getter]
     fn fallback(&self, py: Python<'_>) -> Py<PyAny> {

@@ -170,34 +170,60 @@ def _text(address: int) -> str:
 
 
 def _trampoline(sig: CallbackT) -> tuple[Any, int]:
-    """The C function ``int32_t call(void *ctx, A1 a1, …, R *out)`` for ``sig``."""
+    """The C function ``int32_t call(void *ctx, A1 a1, …, R *out)`` for ``sig``.
+
+    Its Python body is generated for the signature (one parameter per
+    argument, no tuple slicing), and writes the result through ``out``
+    typed as a pointer to the return's C type; an exact ``int`` in range,
+    ``float`` or ``bool`` is written without calling the checking converter.
+    """
     found = _TRAMPOLINES.get(sig)
     if found is not None:
         return found
+    # Rust may now call Python from its own threads: the compiled
+    # accelerator must release the GIL in every call, or a scalar call that
+    # waits for such a thread would deadlock (see pyo2._accelerate).
+    accel = sys.modules.get("pyo2._accel")
+    if accel is not None:
+        accel.release_gil_always()
     ret = sig.ret
     out_ctype: Any = None if ret is None else (ctypes.c_uint8 if ret.kind == "bool" else ret.ctype)
-    texts = tuple(i for i, a in enumerate(sig.args) if not isinstance(a, Scalar))
+    texts = {i for i, a in enumerate(sig.args) if not isinstance(a, Scalar)}
     argtypes = [ctypes.c_void_p if i in texts else a.ctype for i, a in enumerate(sig.args)]  # type: ignore[union-attr]
-    table = _TABLE
-    convert = None if ret is None else _converter(ret)
-
-    def call(ctx: int, *args: Any) -> int:
-        try:
-            out = args[-1]
-            if texts:
-                values = list(args[:-1])
-                for i in texts:
-                    values[i] = _text(values[i])
-                result = table[ctx](*values)
-            else:
-                result = table[ctx](*args[:-1])
-            if convert is not None:
-                out_ctype.from_address(out).value = convert(result)
-        except BaseException as exc:
-            return _raised(exc, ctx)
-        return 0
-
-    function = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, *argtypes, ctypes.c_void_p)(call)
+    names = [f"a{i}" for i in range(len(sig.args))]
+    values = [f"_text({a})" if i in texts else a for i, a in enumerate(names)]
+    lines = [
+        f"def call(ctx, {''.join(a + ', ' for a in names)}out):",
+        "    try:",
+        f"        result = table[ctx]({', '.join(values)})",
+    ]
+    if ret is not None and ret.kind == "int":
+        lines += [
+            "        if type(result) is int and lo <= result <= hi:",
+            "            out[0] = result",
+            "        else:",
+            "            out[0] = convert(result)",
+        ]
+    elif ret is not None and ret.kind == "float":
+        lines.append("        out[0] = result if type(result) is float else convert(result)")
+    elif ret is not None:  # bool
+        lines.append("        out[0] = 1 if result is True else 0 if result is False else convert(result)")
+    lines += [
+        "    except BaseException as exc:  # every exception goes to the caller",
+        "        return raised(exc, ctx)",
+        "    return 0",
+    ]
+    namespace: dict[str, Any] = {
+        "table": _TABLE,
+        "_text": _text,
+        "raised": _raised,
+        "convert": None if ret is None else _converter(ret),
+        "lo": None if ret is None else ret.lo,
+        "hi": None if ret is None else ret.hi,
+    }
+    exec(compile("\n".join(lines), f"<pyo2 callback trampoline {sig}>", "exec"), namespace)
+    out_type = ctypes.c_void_p if out_ctype is None else ctypes.POINTER(out_ctype)
+    function = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, *argtypes, out_type)(namespace["call"])
     address = ctypes.cast(function, ctypes.c_void_p).value
     assert address is not None
     found = _TRAMPOLINES[sig] = (function, address)
