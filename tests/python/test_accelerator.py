@@ -502,3 +502,86 @@ def test_each_owned_buffer_is_dropped_exactly_once() -> None:
     with pytest.raises(ValueError, match=r"^f\(\): wrong$"):
         make(_abi.BAD_ARG, b"wrong", "()", None)()
     assert len(drops) == 7
+
+
+def doubling_entry(meddle: Any, keep: list[Any]) -> int:
+    """The address of an entry (written in Python) for ``fn f(v: &mut [i64])``
+    that doubles ``v`` in place, then calls ``meddle()`` (as another thread
+    could, while Rust runs)."""
+
+    @_ENTRY  # type: ignore[untyped-decorator]
+    def entry(args: int, nargs: int, slot: int) -> int:
+        header = ctypes.c_void_p.from_address(args).value
+        assert header is not None
+        ptr, n = (ctypes.c_size_t * 2).from_address(header)
+        if n:
+            data = (ctypes.c_int64 * n).from_address(ptr)
+            for i in range(n):
+                data[i] *= 2
+        meddle()
+        return _abi.OK
+
+    keep.append(entry)
+    address = ctypes.cast(entry, ctypes.c_void_p).value
+    assert address is not None
+    return address
+
+
+def doubler(meddle: Any, keep: list[Any]) -> Any:
+    from pyo2._types import Ret
+
+    return accel.Function(
+        doubling_entry(meddle, keep),
+        ["mut:i64"],
+        "()",
+        ["v"],
+        lambda v: pytest.fail("no fallback expected"),
+        _accelerate._failure("f", Ret(None)),
+        True,
+        "f",
+        "<f>",
+        {},
+    )
+
+
+def test_write_back_rules_when_the_list_changes_during_the_call() -> None:
+    """The pure path's rule (``pyo2._marshal.apply``): a list changed during
+    the call is not written (``RuntimeError``), unless it still compares
+    equal; then every item Rust changed, and any equal item of another type,
+    is replaced."""
+    keep: list[Any] = []
+    v = [1, 2, 3]
+    doubler(lambda: None, keep)(v)
+    assert v == [2, 4, 6]
+
+    v = [1, 2, 3]
+    with pytest.raises(RuntimeError, match=r"^f\(\): a list passed for a &mut parameter was changed during"):
+        doubler(lambda: v.__setitem__(1, 7), keep)(v)
+    assert v == [1, 7, 3]  # the other thread's change stands, nothing written
+
+    v = [1, 2, 3]
+    with pytest.raises(RuntimeError, match=r"changed size during the call \(from 3 to 4 items\)"):
+        doubler(lambda: v.append(9), keep)(v)
+    assert v == [1, 2, 3, 9]
+
+    v = [1, 2, 3]
+    doubler(lambda: v.__setitem__(0, 1.0), keep)(v)  # equal: written, as list == snapshot
+    assert v == [2, 4, 6] and type(v[0]) is int
+
+    class Sneaky:
+        """Equal to 2, and changes the list while compared."""
+
+        def __eq__(self, other: object) -> bool:
+            v.append(0)
+            return other == 2
+
+        __hash__ = None  # type: ignore[assignment]
+
+    v = [1, 2, 3]
+    with pytest.raises(RuntimeError, match="changed"):
+        doubler(lambda: v.__setitem__(1, Sneaky()), keep)(v)
+    assert len(v) == 4 and v[0] == 1  # nothing written
+
+    v = [0, 0]  # Rust changes nothing: no check, no write, even if the list changed
+    doubler(lambda: v.append(5), keep)(v)
+    assert v == [0, 0, 5]

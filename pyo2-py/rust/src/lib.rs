@@ -874,6 +874,9 @@ impl Function {
         // stay alive (in `olds`) until every write is done, so no finalizer
         // runs half way, as in the pure path.
         let mut olds: Vec<Bound<'_, PyAny>> = Vec::new();
+        // Whether Python code may have run during the checks (an item's
+        // `__eq__`): it could have changed a list checked before.
+        let mut ran_python = false;
         for (p, update) in &mut updates {
             // SAFETY: the list is alive (the call's argument) and an exact list.
             let now = unsafe { ffi::PyList_Size(p.list) };
@@ -895,6 +898,7 @@ impl Function {
                 ))
             };
             if let Some(snap) = &p.snap {
+                ran_python = true;
                 if !list.eq(snap.bind(py))? {
                     return Err(changed());
                 }
@@ -920,6 +924,7 @@ impl Function {
                 let item = unsafe { Bound::from_borrowed_ptr(py, item) };
                 // SAFETY: as above; a new reference or null with an exception.
                 let before = unsafe { Bound::from_owned_ptr_or_err(py, p.elem.get(src))? };
+                ran_python = true;
                 let equal = item.eq(&before)?;
                 // SAFETY: an exact list.
                 if !equal || unsafe { ffi::PyList_Size(p.list) } != now {
@@ -943,13 +948,28 @@ impl Function {
                 }
             }
         }
+        if ran_python {
+            // Sizes again (the writes index the lists), and every list's
+            // items held until all writes are done, as the pure path does.
+            for (p, _) in &updates {
+                // SAFETY: an exact list, alive for the call.
+                let now = unsafe { ffi::PyList_Size(p.list) };
+                if usize::try_from(now).ok() != Some(p.header.len) {
+                    return Err(PyRuntimeError::new_err(format!(
+                        "{}(): a list passed for a &mut parameter changed size during the call \
+                         (from {} to {now} items); nothing was written back",
+                        self.name, p.header.len
+                    )));
+                }
+            }
+        }
         let whole = updates
             .iter()
             .filter(|(_, u)| matches!(u, Update::Whole(_)))
             .count();
-        if updates.len() > 1 && whole > 0 {
+        if ran_python || (updates.len() > 1 && whole > 0) {
             for (p, update) in &updates {
-                if let Update::Whole(_) = update {
+                if ran_python || matches!(update, Update::Whole(_)) {
                     // SAFETY: an exact list; a new reference or null.
                     olds.push(unsafe {
                         Bound::from_owned_ptr_or_err(
@@ -960,7 +980,7 @@ impl Function {
                 }
             }
         }
-        // The writes: none can fail.
+        // The writes (none fails: the sizes are checked).
         for (p, update) in updates {
             match update {
                 Update::Whole(items) => {
@@ -975,13 +995,16 @@ impl Function {
                 Update::Items(items) => {
                     for (i, item) in items {
                         // SAFETY: `i` is inside the list (its size was checked
-                        // and no Python code ran since); SetItem steals the new
-                        // item. The item it replaces is an exact int, float or
-                        // bool (checked), or held in `olds`: its release runs
-                        // no Python code.
-                        unsafe {
+                        // after the last Python code ran); SetItem steals the
+                        // new item. The item it replaces is an exact int, float
+                        // or bool (checked, no Python code ran since), or held
+                        // in `olds`: its release runs no Python code.
+                        let status = unsafe {
                             ffi::PyList_SetItem(p.list, i as ffi::Py_ssize_t, item.into_ptr())
                         };
+                        if status != 0 {
+                            return Err(PyErr::fetch(py)); // not reached: the index is in range
+                        }
                     }
                 }
             }
