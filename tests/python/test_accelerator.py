@@ -550,7 +550,7 @@ def test_write_back_rules_when_the_list_changes_during_the_call() -> None:
     equal; then every item Rust changed, and any equal item of another type,
     is replaced."""
     keep: list[Any] = []
-    v = [1, 2, 3]
+    v: list[Any] = [1, 2, 3]
     doubler(lambda: None, keep)(v)
     assert v == [2, 4, 6]
 
