@@ -75,7 +75,7 @@ def _usable(names: list[str]) -> bool:
     return len(set(names)) == len(names) and all(map(python_name, names))
 
 
-def source(sig: Signature) -> str:
+def source(sig: Signature, method: bool = False) -> str:
     """The source of the function for ``sig``.
 
     Every parameter defaults to a private sentinel and extra positional
@@ -105,6 +105,15 @@ def source(sig: Signature) -> str:
     lines = []
     if keywords:
         lines.append(f"def {_py_name(sig.name)}({defaults}*_pyo2_extra):")
+        if method:
+            # A method of a class (pyo2._objects): `self` is an instance, and
+            # the rest of the function sees its handle (a u64) in its place.
+            lines += [
+                "    if _pyo2_type(self) is not _pyo2_cls or self._pyo2_h is None:",
+                "        self = _pyo2_handle(_pyo2_cls, self, _pyo2_what)",
+                "    else:",
+                "        self = self._pyo2_h",
+            ]
     else:
         slash = "/, " if names else ""
         lines += [
@@ -357,6 +366,7 @@ def generate(
     sig: Signature,
     general: Callable[[State, tuple[Any, ...]], Any] = general,
     converters: dict[str, Any] | None = None,
+    method: dict[str, Any] | None = None,
 ) -> Callable[..., Any]:
     """The function for ``sig``, calling ``state.c``; ``general`` is its general
     path, ``converters`` (for an inferred shape) its converters.
@@ -373,7 +383,9 @@ def generate(
         "_pyo2_general": general,
         **(_converters(sig) if converters is None else converters),
     }
-    code = source(sig)
+    if method is not None:  # `_pyo2_cls`, `_pyo2_handle` and `_pyo2_what` of a method
+        namespace.update(method)
+    code = source(sig, method is not None)
     # Generated from a parsed signature; no name in it comes from Rust unless
     # Python can spell it as it is (see source()).
     filename = f"<pyo2 {sig} #{hash(code) & 0xFFFFFFFF:08x}>".replace("\0", "")

@@ -164,35 +164,18 @@ def _handle(cls: type, self: Any, what: str) -> int:
     return handle
 
 
-def _method(cls: Any, name: str, fn: Any) -> Callable[..., Any]:
+def _method(cls: Any, name: str, fn: Any, address: int) -> Callable[..., Any]:
     what = f"{cls.__name__}.{name}()"
-    from ._codegen import _usable
-    from ._runtime import MISSING
+    from ._codegen import _usable, generate
+    from ._runtime import State
 
-    names = [n for n, _ in fn.signature.params[1:]]
-    if _usable(["self", *names]):
-        # The parameters by name (a missing one is the generated function's
-        # sentinel, which reports it): no *args / **kwargs to pack per call.
-        params = "".join(f"{n}=_pyo2_M, " for n in names)
-        args = "".join(f"{n}, " for n in names)
-        code = (
-            f"def _pyo2_method(self, /, {params}*_pyo2_extra):\n"
-            "    if type(self) is _pyo2_cls:\n"
-            "        _pyo2_h = self._pyo2_h\n"
-            "        if _pyo2_h is not None:\n"
-            f"            return _pyo2_fn(_pyo2_h, {args}*_pyo2_extra)\n"
-            f"    return _pyo2_fn(_pyo2_handle(_pyo2_cls, self, _pyo2_what), {args}*_pyo2_extra)\n"
-        )
-        namespace: dict[str, Any] = {
-            "_pyo2_cls": cls,
-            "_pyo2_fn": fn,
-            "_pyo2_M": MISSING,
-            "_pyo2_handle": _handle,
-            "_pyo2_what": what,
-        }
-        # Generated from names the descriptor parser accepted and _usable checked.
-        exec(compile(code, f"<pyo2 method {what}>", "exec"), namespace)
-        generated: Callable[..., Any] = namespace["_pyo2_method"]
+    sig = fn.signature
+    if _usable([n for n, _ in sig.params]):
+        # The Rust function's own generated function (its fast paths), with
+        # `self` turned into the handle first: one Python call per method call.
+        state = State(f"{cls.__name__}.{name}", address, sig)
+        helpers = {"_pyo2_cls": cls, "_pyo2_handle": _handle, "_pyo2_what": what}
+        generated: Callable[..., Any] = generate(state, sig, method=helpers)
         return generated
 
     def method(self: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -306,7 +289,7 @@ def load_class(dll: Any, cdll: Any, path: str, name: str) -> type | None:
             _as_method(init, fn, "__init__", f"{name}.__init__", constructor=True)
             cls.__init__ = init
         elif kind == "method":
-            method = _method(cls, pyname, fn)
+            method = _method(cls, pyname, fn, address)
             _as_method(method, fn, pyname, qualname)
             setattr(cls, pyname, method)
         elif kind == "getter":
