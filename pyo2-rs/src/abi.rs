@@ -2323,13 +2323,14 @@ pub unsafe fn run<R: Return>(
     body: impl FnOnce() -> Result<R, (&'static str, ArgError)>,
 ) -> i32 {
     fits::<R::C>();
+    // Also clears the callback-raised flag for this call (and puts the
+    // enclosing call's back when it drops).
     let _inside = crate::panic::enter();
-    let _raised = crate::objects::RaisedScope::enter();
     let caught = catch_unwind(AssertUnwindSafe(|| body().map(Return::into_outcome)));
     let caught = match caught {
         // A callback raised: whatever the function did after that (caught
         // the unwind, returned a value), the Python exception wins.
-        Ok(value) if _raised.raised() => {
+        Ok(value) if crate::panic::raised() => {
             if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
                 drop_payload(second);
             }

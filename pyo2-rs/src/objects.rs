@@ -3,7 +3,7 @@
 //! callback parameters calls. The contract is in
 //! [`abi`](crate::abi#objects); everything public here is re-exported there.
 
-use core::cell::{Cell, RefCell};
+use core::cell::RefCell;
 use core::ffi::c_void;
 use core::fmt::Display;
 use core::mem::size_of;
@@ -507,41 +507,11 @@ unsafe extern "C" fn iter_close<T: Plain + Send + 'static>(handle: u64, slot: *m
 #[derive(Debug)]
 pub struct CallbackRaised;
 
-thread_local! {
-    /// Whether a callback raised during the innermost `run` of this thread.
-    static RAISED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The scope of one `run` for [`RAISED`]: clears it on entry, restores the
-/// enclosing call's on exit.
-pub(crate) struct RaisedScope {
-    saved: bool,
-}
-
-impl RaisedScope {
-    pub(crate) fn enter() -> RaisedScope {
-        RaisedScope {
-            saved: RAISED.try_with(|r| r.replace(false)).unwrap_or(false),
-        }
-    }
-
-    /// Whether a callback raised inside this scope.
-    pub(crate) fn raised(&self) -> bool {
-        RAISED.try_with(Cell::get).unwrap_or(false)
-    }
-}
-
-impl Drop for RaisedScope {
-    fn drop(&mut self) {
-        let _ = RAISED.try_with(|r| r.set(self.saved));
-    }
-}
-
 /// Called before a callback's C function: once a callback raised during
 /// this thread's call, every later callback unwinds at once, without
 /// calling Python.
 pub fn callback_enter() {
-    if RAISED.try_with(Cell::get).unwrap_or(false) {
+    if crate::panic::raised() {
         std::panic::resume_unwind(Box::new(CallbackRaised));
     }
 }
@@ -554,7 +524,7 @@ pub fn callback_enter() {
 pub fn callback_status(status: i32) {
     if status != 0 {
         if crate::panic::inside() {
-            let _ = RAISED.try_with(|r| r.set(true));
+            crate::panic::set_raised();
         }
         std::panic::resume_unwind(Box::new(CallbackRaised));
     }

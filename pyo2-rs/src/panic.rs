@@ -91,12 +91,58 @@ impl Captured {
     }
 }
 
-thread_local! {
+/// The state of exported calls on one thread, in one thread-local so that
+/// a call looks it up three times (entering `run`, checking for a raised
+/// callback, leaving): in a cdylib each lookup is a `__tls_get_addr` call.
+struct CallState {
     /// How many calls of `abi::run` the thread is inside.
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    depth: Cell<usize>,
+    /// Whether `LAST` holds a location. Calls look at this flag, not at
+    /// `LAST`: moving a `Captured` copies its 512-byte buffer.
+    has_last: Cell<bool>,
+    /// Whether a callback raised during the innermost `run` of this thread
+    /// (see `objects::callback_status`).
+    raised: Cell<bool>,
+}
+
+thread_local! {
+    static CALL: CallState = const {
+        CallState {
+            depth: Cell::new(0),
+            has_last: Cell::new(false),
+            raised: Cell::new(false),
+        }
+    };
     /// The location of the last panic inside `abi::run` on this thread, not
-    /// yet taken.
+    /// yet taken (when `CALL.has_last`).
     static LAST: Cell<Option<Captured>> = const { Cell::new(None) };
+}
+
+/// Records `at` as the thread's last panic location.
+fn set_last(at: Captured) {
+    let _ = LAST.try_with(|last| last.set(Some(at)));
+    let _ = CALL.try_with(|c| c.has_last.set(true));
+}
+
+/// Takes the thread's last panic location, if any (copying it only then).
+fn take_last() -> Option<Captured> {
+    if !CALL
+        .try_with(|c| c.has_last.replace(false))
+        .unwrap_or(false)
+    {
+        return None;
+    }
+    LAST.try_with(Cell::take).ok().flatten()
+}
+
+/// Whether a callback raised during the innermost `run` of this thread.
+pub(crate) fn raised() -> bool {
+    CALL.try_with(|c| c.raised.get()).unwrap_or(false)
+}
+
+/// Records that a callback raised during the innermost `run`.
+pub(crate) fn set_raised() {
+    let _ = CALL.try_with(|c| c.raised.set(true));
 }
 
 /// Whether caught panics print, as `PYO2_PANIC_OUTPUT` said at install time.
@@ -119,10 +165,10 @@ fn passes_on(inside: bool, loud: bool) -> bool {
 fn hook(previous: &(dyn Fn(&PanicHookInfo<'_>) + Send + Sync), info: &PanicHookInfo<'_>) {
     // `try_with` can't fail for a `const` `Cell` (it has no destructor),
     // but a panic hook must not panic, so it isn't `with`.
-    let inside = DEPTH.try_with(|d| d.get() > 0).unwrap_or(false);
+    let inside = CALL.try_with(|c| c.depth.get() > 0).unwrap_or(false);
     if inside {
         if let Some(at) = info.location() {
-            let _ = LAST.try_with(|last| last.set(Some(Captured::new(at))));
+            set_last(Captured::new(at));
         }
     }
     // `Relaxed`: `LOUD` is written before `set_hook`, whose lock orders it
@@ -151,40 +197,62 @@ fn install() {
 pub(crate) struct Inside {
     /// The location this call's `run` found recorded, put back when it
     /// ends: an outer call's, if this one runs while that one unwinds.
-    saved: Option<Captured>,
+    /// Boxed (that rare case allocates) so that the guard every call
+    /// carries is small, not a 512-byte buffer to move.
+    saved: Option<Box<Captured>>,
+    /// The enclosing call's `raised` flag, put back when this one ends.
+    saved_raised: bool,
 }
 
 /// Marks the current thread as inside `abi::run` until the guard drops,
 /// installing the hook first if needed. The call starts with no location
-/// recorded, so it can't report one left by a panic it didn't catch itself.
+/// recorded, so it can't report one left by a panic it didn't catch itself,
+/// and with no callback raised (the enclosing call's flag is put back when
+/// it ends).
 ///
 /// It runs outside `run`'s `catch_unwind`, so nothing in it panics.
 pub(crate) fn enter() -> Inside {
     install();
-    let saved = LAST.try_with(Cell::take).ok().flatten();
-    let _ = DEPTH.try_with(|d| d.set(d.get().saturating_add(1)));
-    Inside { saved }
+    let (had_last, saved_raised) = CALL
+        .try_with(|c| {
+            c.depth.set(c.depth.get().saturating_add(1));
+            (c.has_last.replace(false), c.raised.replace(false))
+        })
+        .unwrap_or((false, false));
+    let saved = if had_last {
+        LAST.try_with(Cell::take).ok().flatten().map(Box::new)
+    } else {
+        None
+    };
+    Inside {
+        saved,
+        saved_raised,
+    }
 }
 
 impl Drop for Inside {
     fn drop(&mut self) {
-        let _ = DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
+        let saved_raised = self.saved_raised;
+        let _ = CALL.try_with(|c| {
+            c.depth.set(c.depth.get().saturating_sub(1));
+            c.raised.set(saved_raised);
+        });
         if let Some(saved) = self.saved.take() {
-            let _ = LAST.try_with(|last| last.set(Some(saved)));
+            set_last(*saved);
         }
     }
 }
 
 /// Whether the current thread is inside `abi::run` (an exported call).
 pub(crate) fn inside() -> bool {
-    DEPTH.try_with(|d| d.get() > 0).unwrap_or(false)
+    CALL.try_with(|c| c.depth.get() > 0).unwrap_or(false)
 }
 
 /// `message`, followed by the location of the panic just caught if the
 /// hook recorded one: `message` `\0pyo2-location\0` `file` `\0` `line`
 /// `\0` `column`.
 pub(crate) fn locate(mut message: String) -> String {
-    if let Some(at) = LAST.try_with(Cell::take).ok().flatten() {
+    if let Some(at) = take_last() {
         message.push_str(MARKER);
         message.push_str(at.file());
         let _ = write!(message, "\0{}\0{}", at.line, at.column);
@@ -317,7 +385,7 @@ mod tests {
 
     #[test]
     fn the_depth_counts_nested_calls() {
-        let depth = || DEPTH.with(Cell::get);
+        let depth = || CALL.with(|c| c.depth.get());
         assert_eq!(depth(), 0);
         {
             let _outer = enter();
