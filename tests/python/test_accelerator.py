@@ -585,3 +585,14 @@ def test_write_back_rules_when_the_list_changes_during_the_call() -> None:
     v = [0, 0]  # Rust changes nothing: no check, no write, even if the list changed
     doubler(lambda: v.append(5), keep)(v)
     assert v == [0, 0, 5]
+
+
+def test_ints_in_a_list_of_f64_agree(lib: pyo2.RustDLL) -> None:
+    """An int in a list of f64 converts as on the pure path, and the list is
+    written back even when the float it became is rounded (2**53 + 1)."""
+    fast, pure = pair(lib, "ex_double")
+    for v in ([1, 2.5], [2**53 + 1], [10**400], [1.0, True]):
+        agree(fast, pure, v)
+    v = [2**53 + 1, 1]
+    fast(v)
+    assert v == [2.0**54, 2.0]

@@ -154,8 +154,9 @@ impl Scalar {
     /// Writes `obj`'s value as a `self` at `dst`, or returns false (with no
     /// Python error set) for any value that isn't exactly what the pure
     /// path's fast path takes: an exact `int` in range, an exact `float`
-    /// (`f32`: finite ones within its range; `f64` parameters also take an
-    /// exact `int`, as ctypes does, when `ints` is set), `True` or `False`.
+    /// (`f32`: finite ones within its range; `f64` also takes an exact
+    /// `int` when `ints` is set, converted as ctypes and `struct` do), `True`
+    /// or `False`.
     ///
     /// # Safety
     ///
@@ -486,7 +487,7 @@ struct Packed {
     data: Vec<u64>,
     /// `&mut`: the elements as packed, to tell whether Rust changed them.
     orig: Vec<u64>,
-    /// `&mut` `f32`s: a copy of the list's items when packed (`list[:]`).
+    /// `&mut` `f32`s (or `f64`s packed from ints): a copy of the list's items when packed (`list[:]`).
     snap: Option<Py<PyAny>>,
     /// The header as lent.
     header: Header,
@@ -580,20 +581,26 @@ unsafe fn pack(
     let n = usize::try_from(n).ok()?;
     let mut data: Vec<u64> = vec![0; (n * elem.size()).div_ceil(8)];
     let base = data.as_mut_ptr().cast::<u8>();
+    let ints = elem == Scalar::F64;
+    // An int in a list of f64 (converted, maybe rounded): the float can't
+    // tell whether the list still holds that int.
+    let mut saw_int = false;
     for i in 0..n {
         // SAFETY: `i < n`, the list's size, which nothing changes meanwhile:
         // the conversions run no Python code. A borrowed reference.
         let item = unsafe { ffi::PyList_GetItem(obj, i as ffi::Py_ssize_t) };
+        // SAFETY: a valid object, if not null.
+        saw_int |= ints && !item.is_null() && unsafe { ffi::PyFloat_CheckExact(item) } == 0;
         // SAFETY: element `i` lies inside `data` (n * size bytes), aligned (8-aligned base, size-multiple offset).
-        if item.is_null() || !unsafe { elem.put(item, base.add(i * elem.size()), false) } {
+        if item.is_null() || !unsafe { elem.put(item, base.add(i * elem.size()), ints) } {
             return None;
         }
     }
     let (orig, snap) = if !mutable {
         (Vec::new(), None)
-    } else if elem == Scalar::F32 {
+    } else if elem == Scalar::F32 || saw_int {
         // An f32 can't tell whether the list still holds the float it was
-        // packed from: keep the items themselves (`list[:]`).
+        // packed from (nor an f64 the int): keep the items themselves (`list[:]`).
         // SAFETY: an exact list; a new reference or null.
         let snap = unsafe {
             Bound::from_owned_ptr_or_opt(py, ffi::PyList_GetSlice(obj, 0, n as ffi::Py_ssize_t))
@@ -805,7 +812,7 @@ impl Function {
     /// A list whose view stayed put gets the changed items only (each a
     /// new `int`/`float`/`bool`), plus any item that another thread
     /// replaced by an equal object of another type (which the pure path's
-    /// whole-list write would replace too); a swapped view, or an `f32`
+    /// whole-list write would replace too); a swapped view, or a snapshot
     /// list, gets all its items, as the pure path writes them.
     fn write_back(
         &self,
