@@ -118,3 +118,18 @@ print(dll.live_objects())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "13"
     assert result.stderr == ""
+
+
+def test_one_iterator_shared_by_threads_yields_each_item_once(dll: pyo2.RustDLL) -> None:
+    it = dll.count_to(20_000)
+    got: list[list[int]] = [[] for _ in range(8)]
+
+    def drain(out: list[int]) -> None:
+        out.extend(it)
+
+    threads = [threading.Thread(target=drain, args=(out,)) for out in got]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(x for out in got for x in out) == list(range(20_000))

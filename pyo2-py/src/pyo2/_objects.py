@@ -32,7 +32,8 @@ from typing import Any, Callable
 
 from . import _abi
 from ._errors import Pyo2Error
-from ._types import IterT, Ret
+from ._runtime import FREE_SLOTS, new_slot
+from ._types import IterT, Ret, Scalar
 
 __all__ = [
     "CLASS_PREFIX",
@@ -50,13 +51,20 @@ METHOD_PREFIX = "__pyo2_m__"
 CLOSE_PREFIX = "__pyo2_close__"
 
 #: ``int32_t f(uint64_t handle, Pyo2Slot *slot)``: an object's close, an iterator's next and close.
-_HANDLE_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint64, ctypes.c_void_p)
+# (The handle, a uint64_t, passed as a pointer-sized c_void_p: the same
+# register, and ctypes converts an int to it faster; see pyo2._runtime.)
+_HANDLE_FN = ctypes.CFUNCTYPE(
+    ctypes.c_int32,
+    ctypes.c_void_p if ctypes.sizeof(ctypes.c_void_p) == 8 else ctypes.c_uint64,
+    ctypes.c_void_p,
+)
 _HANDLE_FNS: dict[int, Any] = {}
 
 #: key → (close function, handle, label) of every object and iterator not closed yet.
 _LIVE: dict[int, tuple[Any, int, str]] = {}
 _KEYS = itertools.count(1)
 _NO_RESULT = Ret(None)
+_POP, _PUSH, _NEW_SLOT = FREE_SLOTS.pop, FREE_SLOTS.append, new_slot
 
 
 def _handle_fn(address: int) -> Any:
@@ -323,12 +331,23 @@ class RustIterator:
     or at exit. After ``close()`` it is exhausted.
     """
 
-    __slots__ = ("__weakref__", "_pyo2_function", "_pyo2_h", "_pyo2_k", "_pyo2_next", "_pyo2_ret")
+    __slots__ = (
+        "__weakref__",
+        "_pyo2_field",
+        "_pyo2_function",
+        "_pyo2_h",
+        "_pyo2_k",
+        "_pyo2_next",
+        "_pyo2_ret",
+    )
 
     def __init__(self, function: str, item: Ret, handle: int, next_fn: Any, close_fn: Any) -> None:
         self._pyo2_function = function
         self._pyo2_ret = item
         self._pyo2_next = next_fn
+        #: For a scalar item: the slot's field to read it from (no conversion to run).
+        value = item.value
+        self._pyo2_field = getattr(_abi.CSlot, value.name) if isinstance(value, Scalar) else None
         key = next(_KEYS)
         _LIVE[key] = (close_fn, handle, f"{function}(): closing its iterator")
         self._pyo2_h: int | None = handle
@@ -341,11 +360,23 @@ class RustIterator:
         handle = self._pyo2_h
         if handle is None:
             raise StopIteration
-        slot = _abi.CSlot()
-        status = self._pyo2_next(handle, ctypes.addressof(slot))
-        if status == _abi.NONE:
-            raise StopIteration
-        return _abi.outcome(self._pyo2_function, status, self._pyo2_ret, slot)
+        # A result slot of the free list (each call in flight has its own:
+        # two threads may call next on one iterator; Rust serialises them).
+        try:
+            slot = _POP()
+        except IndexError:
+            slot = _NEW_SLOT()
+        status = self._pyo2_next(handle, slot[1])
+        try:
+            if status == 0:  # OK
+                field = self._pyo2_field
+                if field is not None:
+                    return field.__get__(slot[0])
+            elif status == _abi.NONE:
+                raise StopIteration
+            return _abi.outcome(self._pyo2_function, status, self._pyo2_ret, slot[0])
+        finally:
+            _PUSH(slot)
 
     def close(self) -> None:
         """Free Rust's iterator now; the iterator is then exhausted."""
