@@ -73,6 +73,70 @@ def mypy(directory: Path, script: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# Wrong calls, each with what mypy must say about it.
+WRONG_CALLS = [
+    (
+        'fixture_lib.ex_add_u8("1", 2)',
+        'Argument 1 to "ex_add_u8" has incompatible type "str"; expected "int"',
+    ),
+    ("fixture_lib.ex_greet(42)", 'Argument 1 to "ex_greet" has incompatible type "int"'),
+    (
+        "x: str = fixture_lib.ex_range(3)",
+        'Incompatible types in assignment (expression has type "list[int]"',
+    ),
+    ("fixture_lib.ex_sum([1.5])", 'List item 0 has incompatible type "float"; expected "int"'),
+    ('fixture_lib.ex_sum_f64(bytearray(b"12345678"))', 'incompatible type "bytearray"'),
+    ('fixture_lib.ex_double(b"12345678")', 'incompatible type "bytes"'),
+    (
+        'fixture_lib.ex_copy_into(b"ab", b"cd")',
+        'Argument 1 to "ex_copy_into" has incompatible type "bytes"',
+    ),
+    ("fixture_lib.ex_count_true([1, 0])", 'List item 0 has incompatible type "int"; expected "bool"'),
+    ("fixture_lib.ex_find(hay='a', needle='b')", 'Unexpected keyword argument "hay" for "ex_find"'),
+]
+WRONG_OBJECT_USES = [
+    ("fixture_lib.Tokenizer(1)", 'Argument 1 to "Tokenizer" has incompatible type "int"'),
+    (
+        'x: str = fixture_lib.Tokenizer("builtin").seen',
+        'Incompatible types in assignment (expression has type "int", variable has type "str")',
+    ),
+    ('fixture_lib.Tokenizer("builtin").seen = 3', 'Property "seen" defined in "Tokenizer" is read-only'),
+    (
+        'fixture_lib.Tokenizer("builtin").encode()',
+        'Missing positional argument "text" in call to "encode"',
+    ),
+    ("fixture_lib.Counter(1).add(1.5)", 'Argument 1 to "add" of "Counter" has incompatible type "float"'),
+    ('fixture_lib.scan("x", lambda i: True)', 'Argument 2 to "scan" has incompatible type'),
+    ('fixture_lib.scan("x", print)', 'Argument 2 to "scan" has incompatible type'),
+    ("x: list[str] = list(fixture_lib.count_to(3))", 'Argument 1 to "list" has incompatible type'),
+]
+
+
+@pytest.fixture(scope="module")
+def wrong_uses(fixture_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What mypy says about each wrong call (by call), from one mypy run over
+    all of them: each call in a function of its own, so each is reported on
+    its own line (a mypy run per call costs a second or two each)."""
+    directory = tmp_path_factory.mktemp("wrong_uses")
+    result = stubgen(fixture_path, "-o", str(directory / "fixture_lib.pyi"))
+    assert result.returncode == 0, result.stderr
+    (directory / "fixture_lib.py").write_text(LOADER.format(path=str(fixture_path)))
+    calls = [call for call, _ in WRONG_CALLS + WRONG_OBJECT_USES]
+    script = "import fixture_lib\n" + "".join(
+        f"\n\ndef case_{i}() -> None:\n    {c}\n" for i, c in enumerate(calls)
+    )
+    line_of = {line.strip(): n for n, line in enumerate(script.splitlines(), 1) if line.startswith("    ")}
+    assert len(line_of) == len(calls)
+    checked = mypy(directory, script)
+    assert checked.returncode == 1, checked.stdout
+    said: dict[int, list[str]] = {}
+    for line in checked.stdout.splitlines():
+        found = re.match(r"use\.py:(\d+): (.*)", line)
+        if found:
+            said.setdefault(int(found[1]), []).append(found[2])
+    return {call: "\n".join(said.get(line_of[call], [])) for call in calls}
+
+
 def test_the_stub_has_the_rust_types(module: Path) -> None:
     """Each parameter promises the Python types pyo2 accepts for it, and no
     other (test_bindgen.py calls each function with a value of each)."""
@@ -113,33 +177,9 @@ def test_mypy_accepts_right_calls_and_the_module_runs(module: Path) -> None:
     assert ran.stdout.strip() == "3 Hello, you! 1 [0, 1, 2] 3 [0.0, 0.5] [[1, 2], [13]]"
 
 
-@pytest.mark.parametrize(
-    ("call", "complaint"),
-    [
-        (
-            'fixture_lib.ex_add_u8("1", 2)',
-            'Argument 1 to "ex_add_u8" has incompatible type "str"; expected "int"',
-        ),
-        ("fixture_lib.ex_greet(42)", 'Argument 1 to "ex_greet" has incompatible type "int"'),
-        (
-            "x: str = fixture_lib.ex_range(3)",
-            'Incompatible types in assignment (expression has type "list[int]"',
-        ),
-        ("fixture_lib.ex_sum([1.5])", 'List item 0 has incompatible type "float"; expected "int"'),
-        ('fixture_lib.ex_sum_f64(bytearray(b"12345678"))', 'incompatible type "bytearray"'),
-        ('fixture_lib.ex_double(b"12345678")', 'incompatible type "bytes"'),
-        (
-            'fixture_lib.ex_copy_into(b"ab", b"cd")',
-            'Argument 1 to "ex_copy_into" has incompatible type "bytes"',
-        ),
-        ("fixture_lib.ex_count_true([1, 0])", 'List item 0 has incompatible type "int"; expected "bool"'),
-        ("fixture_lib.ex_find(hay='a', needle='b')", 'Unexpected keyword argument "hay" for "ex_find"'),
-    ],
-)
-def test_mypy_flags_a_wrong_typed_call(module: Path, call: str, complaint: str) -> None:
-    checked = mypy(module, f"import fixture_lib\n\n{call}\n")
-    assert checked.returncode == 1
-    assert complaint in checked.stdout, checked.stdout
+@pytest.mark.parametrize(("call", "complaint"), WRONG_CALLS)
+def test_mypy_flags_a_wrong_typed_call(wrong_uses: dict[str, str], call: str, complaint: str) -> None:
+    assert complaint in wrong_uses[call], wrong_uses[call]
 
 
 def test_stubgen_reports_a_missing_library(tmp_path: Path) -> None:
@@ -283,29 +323,11 @@ def test_mypy_accepts_objects_and_callbacks_and_the_module_runs(module: Path) ->
     )
 
 
-@pytest.mark.parametrize(
-    ("call", "complaint"),
-    [
-        ("fixture_lib.Tokenizer(1)", 'Argument 1 to "Tokenizer" has incompatible type "int"'),
-        (
-            'x: str = fixture_lib.Tokenizer("builtin").seen',
-            'Incompatible types in assignment (expression has type "int", variable has type "str")',
-        ),
-        ('fixture_lib.Tokenizer("builtin").seen = 3', 'Property "seen" defined in "Tokenizer" is read-only'),
-        (
-            'fixture_lib.Tokenizer("builtin").encode()',
-            'Missing positional argument "text" in call to "encode"',
-        ),
-        ("fixture_lib.Counter(1).add(1.5)", 'Argument 1 to "add" of "Counter" has incompatible type "float"'),
-        ('fixture_lib.scan("x", lambda i: True)', 'Argument 2 to "scan" has incompatible type'),
-        ('fixture_lib.scan("x", print)', 'Argument 2 to "scan" has incompatible type'),
-        ("x: list[str] = list(fixture_lib.count_to(3))", 'Argument 1 to "list" has incompatible type'),
-    ],
-)
-def test_mypy_flags_a_wrong_use_of_an_object_or_callback(module: Path, call: str, complaint: str) -> None:
-    checked = mypy(module, f"import fixture_lib\n\n{call}\n")
-    assert checked.returncode == 1
-    assert complaint in checked.stdout, checked.stdout
+@pytest.mark.parametrize(("call", "complaint"), WRONG_OBJECT_USES)
+def test_mypy_flags_a_wrong_use_of_an_object_or_callback(
+    wrong_uses: dict[str, str], call: str, complaint: str
+) -> None:
+    assert complaint in wrong_uses[call], wrong_uses[call]
 
 
 def test_inspect_lists_the_classes_with_their_methods(fixture_path: Path) -> None:
