@@ -82,6 +82,7 @@ del sink
 gc.collect()
 print("kept by Rust:", alive() is not None)
 dll.clear_logger()  # Rust drops it: Python's reference goes too
+gc.collect()  # (PyPy frees objects only when it collects)
 print("released:", alive() is None)
 obj.close()
 obj.close()  # idempotent
