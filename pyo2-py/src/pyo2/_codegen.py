@@ -32,9 +32,7 @@ module; it uses :mod:`pyo2._runtime`, :mod:`pyo2._marshal`,
 from __future__ import annotations
 
 import ctypes
-import linecache
 from array import array
-from typing import TYPE_CHECKING, Any
 
 from ._callbacks import converter as callback_converter
 from ._callbacks import forget_fast
@@ -44,15 +42,17 @@ from ._runtime import FREE_SLOTS, MISSING, State, arity, finish, general, keywor
 from ._signature import python_name
 from ._types import HEADER_SIZE, U8, CallbackT, IterT, ORet, Owned, Ret, Scalar, Signature, VecRef
 
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["MAX_SHAPE_SOURCES", "copied_text", "forget", "generate", "list_converter", "source"]
 
 _F32_MAX = 3.4028234663852886e38
 
 
-def _condition(t: Scalar, name: str) -> str | None:
+def _condition(t: Scalar, name: str) -> str:
     """A Python expression true only for values the fast path may pass as ``t``.
 
     Exact types only (``type(x) is int``): a subclass could compare one way
@@ -65,7 +65,10 @@ def _condition(t: Scalar, name: str) -> str | None:
         return f"({name} is True or {name} is False)"
     if t.size == 4:
         return f"_pyo2_type({name}) is _pyo2_float and {-_F32_MAX!r} <= {name} <= {_F32_MAX!r}"
-    return None  # f64: ctypes accepts exactly the values pyo2 does
+    # f64: ctypes converts an exact float or int as pyo2 does; anything else
+    # (an int subclass, whose own __float__ ctypes would call) is for the
+    # general path.
+    return f"(_pyo2_type({name}) is _pyo2_float or _pyo2_type({name}) is _pyo2_int)"
 
 
 def _usable(names: list[str]) -> bool:
@@ -148,7 +151,7 @@ def _flat(t: object) -> bool:
 
 def _test(sig: Signature) -> str:
     """The fast path's condition: no extra arguments, every scalar of an exact type and in range."""
-    conditions = [c for n, t in sig.params if isinstance(t, Scalar) and (c := _condition(t, n))]
+    conditions = [_condition(t, n) for n, t in sig.params if isinstance(t, Scalar)]
     return " and ".join(["not _pyo2_extra", *conditions])
 
 
@@ -277,8 +280,8 @@ def list_converter(
 ) -> Callable[[Any], tuple[Any, ...]]:
     """Converts an exact ``list`` of ``elem`` (every item of type ``exact``, if given).
 
-    With ``keep`` (a ``&mut`` list) the items are read once into a tuple, which
-    is packed and kept: write-back checks the list still holds them.
+    With ``keep`` (a ``&mut`` list) the items are read once into a copy of the
+    list, which is packed and kept: write-back checks the list still holds them.
     """
 
     def convert(value: Any) -> tuple[Any, ...]:
@@ -287,8 +290,8 @@ def list_converter(
         n = len(value)
         if exact is not None and list(map(type, value)).count(exact) != n:
             raise _Retry
-        items = tuple(value) if keep else value  # the tuple packing needs anyway
-        data, packed = pack(elem, items, n)
+        items = list.copy(value) if keep else value  # a snapshot, which write-back compares the list with
+        data, packed = pack(elem, items, n, keep)  # the bytes only to tell what Rust changed
         if len(value) != n:  # converting an item changed the list: the general path explains
             raise _Retry
         return (data.buffer_info()[0] if n else 0, n, data, packed, items)
@@ -390,6 +393,8 @@ def generate(
     # Python can spell it as it is (see source()).
     filename = f"<pyo2 {sig} #{hash(code) & 0xFFFFFFFF:08x}>".replace("\0", "")
     exec(compile(code, filename, "exec"), namespace)
+    import linecache  # here, not with pyo2: it imports tokenize and re
+
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     if converters is not None:
         _SHAPE_SOURCES.pop(filename, None)
@@ -402,5 +407,7 @@ def generate(
 
 def forget(filename: str) -> None:
     """Remove the source of an inferred shape's function from :mod:`linecache`."""
+    import linecache
+
     _SHAPE_SOURCES.pop(filename, None)
     linecache.cache.pop(filename, None)

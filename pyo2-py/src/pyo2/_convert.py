@@ -22,11 +22,14 @@ import math
 import operator
 import struct
 from array import array
-from typing import Any, NoReturn
 
 from ._types import BOOL, Scalar
 
-__all__ = ["Where", "read_scalars", "scalar", "scalar_items", "show", "text"]
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+__all__ = ["Where", "lying_floats", "read_scalars", "scalar", "scalar_items", "show", "text"]
 
 
 def _to_f32(value: float) -> float:
@@ -85,6 +88,10 @@ def scalar(t: Scalar, value: Any) -> int | float | bool:
             # A float subclass is read by its real value, as ctypes, struct
             # and array read it (its __float__ is not called).
             result = float.__float__(value)
+        elif issubclass(cls, int):
+            # So is an int subclass (bool too): by its int value, as an exact
+            # int is (OverflowError when too large), never by its own __float__.
+            result = int.__float__(value)
         elif issubclass(cls, (str, bytes)) or not (hasattr(cls, "__float__") or hasattr(cls, "__index__")):
             raise TypeError(f"got {show(value)}, expected {t.describe()}")
         else:
@@ -107,6 +114,25 @@ def scalar(t: Scalar, value: Any) -> int | float | bool:
             raise OverflowError(f"{number} is not a bool (True, False, 1 or 0)")
         raise OverflowError(f"{number} is out of range for {t.name} ({t.lo}..={t.hi})")
     return bool(number) if kind == "bool" else number
+
+
+def lying_floats(items: Any) -> bool:
+    """Whether any of ``items`` (a list or tuple) for a float is a subclass of
+    ``int`` (not ``bool``): :mod:`struct`, :mod:`array` and ctypes would convert
+    it by its own ``__float__``, which :func:`scalar` never calls.
+
+    Costs one pass at C speed when every item is an exact ``float`` (or
+    ``int``); runs no Python code of the items' classes.
+    """
+    types = list(map(type, items))
+    n = len(types)
+    found = types.count(float)
+    if found == n:
+        return False
+    found += types.count(int)
+    if found == n:
+        return False
+    return any(t is not float and t is not int and t is not bool and issubclass(t, int) for t in types)
 
 
 def text(value: Any, utf8: bool) -> bytes:

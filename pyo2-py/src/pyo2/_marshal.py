@@ -32,18 +32,16 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import enum
 import math
 import operator
 import struct
 import sys
 from array import array
 from collections import deque
-from itertools import chain, repeat
-from typing import Any, Callable
+from itertools import chain, islice, repeat
 
 from . import _callbacks
-from ._convert import Where, read_scalars, scalar, scalar_items, show, text
+from ._convert import Where, lying_floats, read_scalars, scalar, scalar_items, show, text
 from ._signature import MAX_DEPTH
 from ._types import (
     BOOL,
@@ -64,6 +62,10 @@ from ._types import (
     Scalar,
     VecRef,
 )
+
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
+if TYPE_CHECKING:
+    from typing import Any, Callable, ClassVar
 
 __all__ = ["WORD", "Marshal", "apply", "infer", "lend_bytes", "pack", "write_back_flat"]
 
@@ -173,25 +175,44 @@ def _inspect_buffer(obj: object, where: Where, path: str) -> _Buffer | None:
         return _Buffer(elem, len(mv), mv.nbytes, mv.readonly)
 
 
-class Kind(enum.Enum):
-    """What a :class:`_Node` stands for, and so which of its attributes are set."""
+class Kind:
+    """What a :class:`_Node` stands for, and so which of its attributes are set
+    (one instance each, compared by identity: an enum without :mod:`enum`,
+    which costs a millisecond of import time)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<Kind.{self.value.upper()}>"
 
     #: A list of scalars, converted into a :class:`_Block` (``data``), from element ``offset``.
-    LIST = "list"
+    LIST: ClassVar[Kind]
     #: A list of views: ``children``, whose element pointers start at ``slot``.
-    NESTED = "nested"
+    NESTED: ClassVar[Kind]
     #: A writable buffer (``obj``, ``nbytes`` long) lent in place, zero copy.
-    BUFFER = "buffer"
+    BUFFER: ClassVar[Kind]
     #: A private copy (``data``, a ``bytearray``) that nothing is written back from.
-    COPY = "copy"
+    COPY: ClassVar[Kind]
     #: A private copy (``data``) written back into the buffer ``obj`` after the
     #: call if Rust changed it from ``packed``.
-    COPYBACK = "copyback"
+    COPYBACK: ClassVar[Kind]
     #: ``bytes`` (``data``) lent in place, read-only.
-    BYTES = "bytes"
+    BYTES: ClassVar[Kind]
 
 
-_LIST, _NESTED, _BUFFER, _COPY, _COPYBACK, _BYTES = Kind
+for _kind in ("list", "nested", "buffer", "copy", "copyback", "bytes"):
+    setattr(Kind, _kind.upper(), Kind(_kind))
+_LIST, _NESTED, _BUFFER, _COPY, _COPYBACK, _BYTES = (
+    Kind.LIST,
+    Kind.NESTED,
+    Kind.BUFFER,
+    Kind.COPY,
+    Kind.COPYBACK,
+    Kind.BYTES,
+)
 
 
 class _Block:
@@ -786,7 +807,7 @@ class Marshal:
             else:
                 values = chain.from_iterable([node.src for node in nodes])
                 total = sum([node.n for node in nodes])
-            data, packed = pack(elem, values, total)
+            data, packed = pack(elem, values, total, any(node.t.mutable for node in nodes))
             block = _Block(elem, data, packed, nodes)
             base = block.base
             size = elem.size
@@ -1141,11 +1162,28 @@ def _bools(items: list[Any]) -> bool:
     return set(map(type, items)) <= {bool, int} and set(items) <= {0, 1}
 
 
-def pack(elem: Scalar, values: Any, total: int) -> tuple[array[Any], bytes]:
-    """``total`` scalars as an array of ``elem`` and its bytes, at C speed.
+#: Items packed per :meth:`struct.Struct.pack_into` call: a large list is
+#: converted in chunks (a 32 KiB argument tuple each) straight into its array,
+#: not through one tuple and one ``bytes`` as long as the list.
+_CHUNK = 4096
 
-    Raises :class:`_Retry` when they don't all convert (the slow path then
-    names the bad one).
+
+def _packer(elem: Scalar, n: int) -> struct.Struct:
+    key = (elem.name, n)
+    packer = _STRUCTS.get(key)
+    if packer is None:
+        if len(_STRUCTS) >= 256:
+            _STRUCTS.clear()
+        packer = _STRUCTS[key] = struct.Struct(f"={n}{_PACK[elem.name]}")
+    return packer
+
+
+def pack(elem: Scalar, values: Any, total: int, snapshot: bool = True) -> tuple[array[Any], bytes]:
+    """``total`` scalars as an array of ``elem`` and, with ``snapshot``, its
+    bytes (``b""`` without), at C speed.
+
+    Raises :class:`_Retry` when they don't all convert, or ``values`` doesn't
+    hold exactly ``total`` (the slow path then names the bad one).
     """
     try:
         if elem is BOOL:
@@ -1153,19 +1191,44 @@ def pack(elem: Scalar, values: Any, total: int) -> tuple[array[Any], bytes]:
             if len(items) != total or not _bools(items):
                 raise _Retry
             data = array("B", items)
-            return data, data.tobytes()
-        key = (elem.name, total)
-        packer = _STRUCTS.get(key)
-        if packer is None:
-            if len(_STRUCTS) >= 256:
-                _STRUCTS.clear()
-            packer = _STRUCTS[key] = struct.Struct(f"={total}{_PACK[elem.name]}")
-        packed = packer.pack(*values)
+            return data, data.tobytes() if snapshot else b""
+        if elem.kind == "float":
+            if type(values) is not list and type(values) is not tuple:
+                values = list(values)  # a chain of rows: read once
+            if lying_floats(values):  # struct would call an int subclass' __float__
+                raise _Retry
+        data = array(elem.code, bytes(elem.size)) * total if total else array(elem.code)
+        rest = total % _CHUNK
+        if type(values) is list or type(values) is tuple:
+            if len(values) != total:
+                raise _Retry
+            if total <= _CHUNK:
+                _packer(elem, total).pack_into(data, 0, *values)
+            else:
+                size = elem.size
+                pack_into = _packer(elem, _CHUNK).pack_into
+                end = total - rest
+                for i in range(0, end, _CHUNK):
+                    pack_into(data, i * size, *values[i : i + _CHUNK])
+                if rest:
+                    _packer(elem, rest).pack_into(data, end * size, *values[end:])
+        else:
+            items = iter(values)
+            size = elem.size
+            pack_into = _packer(elem, _CHUNK).pack_into
+            end = total - rest
+            for i in range(0, end, _CHUNK):
+                pack_into(data, i * size, *islice(items, _CHUNK))
+            if rest:
+                _packer(elem, rest).pack_into(data, end * size, *islice(items, rest))
+            if next(items, _END) is not _END:
+                raise _Retry
     except (struct.error, TypeError, OverflowError, ValueError):
         raise _Retry from None
-    data = array(elem.code)
-    data.frombytes(packed)
-    return data, packed
+    return data, data.tobytes() if snapshot else b""
+
+
+_END = object()
 
 
 def _check_bools(data: bytearray, where: Where, path: str) -> None:
@@ -1249,22 +1312,25 @@ def _scalar_array(t: Scalar, items: list[Any], where: Where, path: str, on_path:
             if not _bools(items):
                 raise TypeError
             return array("B", items)
+        if t.kind == "float" and lying_floats(items):  # array would call an int subclass' __float__
+            raise TypeError
         converted = array(t.code, items)
         if t.kind == "float" and t.size == 4 and not all(map(math.isfinite, converted)):
             raise OverflowError
         return converted
     except (TypeError, OverflowError, ValueError):
         pass
-    # Slow path, only to name the first bad item.
+    # Slow path, to name the first bad item (or convert int subclasses by their value).
+    values = []
     for i, item in enumerate(items):
         if id(item) in on_path:
             where.fail(ValueError, f"{path}[{i}]", "the list contains itself")
         try:
-            scalar(t, item)
+            values.append(scalar(t, item))
         except (TypeError, OverflowError) as e:
             error: Exception = e
         else:
             continue
         where.fail(type(error), f"{path}[{i}]", str(error))  # outside the except clause: no chain
     # All items pass one by one: the array can only have failed on NaN/inf, which are fine.
-    return array(t.code, items)
+    return array(t.code, values)

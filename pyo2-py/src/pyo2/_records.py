@@ -30,11 +30,14 @@ import sys
 from collections import deque
 from itertools import chain, compress, repeat, starmap
 from types import GetSetDescriptorType, MemberDescriptorType
-from typing import Any, Callable, NoReturn
 
-from ._convert import read_scalars, scalar, show, text
+from ._convert import lying_floats, read_scalars, scalar, show, text
 from ._errors import Pyo2Error
 from ._types import BOOL, U8, COwnedBuf, OArr, OOpt, ORec, OStr, OTup, OType, OVec, Scalar
+
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
+if TYPE_CHECKING:
+    from typing import Any, Callable, NoReturn
 
 __all__ = [
     "RECORD_PREFIX",
@@ -184,6 +187,9 @@ class RecordType:
         self.struct: struct.Struct | None = None
         self.leaves: list[Scalar] = []
         self.bools: list[int] = []
+        #: Whether a leaf is a float: an int subclass there must not pack by
+        #: its own ``__float__`` (see :func:`pyo2._convert.lying_floats`).
+        self.floats = False
         self.flat = False  # every field a scalar: a leaf per field
         #: A flat record of one struct code and no padding: that code (lists
         #: of it pack as one run of ``code``), else "".
@@ -380,6 +386,7 @@ def _prepare(rec: RecordType) -> None:
         rec.struct = struct.Struct(fmt)
         rec.leaves = [t for _, t in leaves]
         rec.bools = [i for i, t in enumerate(rec.leaves) if t is BOOL]
+        rec.floats = any(t.kind == "float" for t in rec.leaves)
         rec.flat = all(isinstance(f.t, Scalar) for f in rec.fields) and [f.off for f in rec.fields] == [
             off for off, _ in leaves
         ]
@@ -828,7 +835,13 @@ def _pack_rows(rec: RecordType, rows: list[tuple[Any, ...]]) -> bytes:
     for k in rec.bools:
         if set(map(type, map(operator.itemgetter(k), rows))) != {bool}:
             raise struct.error("not a bool")
-    if rec.run:  # one run of one code: one struct.pack of every value
+    if rec.floats:
+        values = list(chain.from_iterable(rows))
+        if lying_floats(values):  # an int subclass (anywhere): checked field by field
+            raise struct.error("an int subclass")
+        if rec.run:  # one run of one code: one struct.pack of every value
+            return struct.pack(f"={len(values)}{rec.run}", *values)
+    elif rec.run:
         return struct.pack(f"={len(rows) * len(rec.leaves)}{rec.run}", *chain.from_iterable(rows))
     return b"".join(starmap(rec.struct.pack, rows))
 
@@ -968,11 +981,12 @@ class Packer:
             try:
                 if elem is BOOL and not (set(map(type, items)) <= {bool, int} and set(items) <= {0, 1}):
                     raise struct.error
+                if elem.kind == "float" and lying_floats(items):
+                    raise struct.error  # an int subclass: converted item by item
                 struct.pack_into(f"={len(items)}{_CODE[elem.name]}", buf, 0, *items)
             except (struct.error, TypeError, OverflowError, ValueError):
-                for i, item in enumerate(items):
-                    check_scalar(elem, item, f"{path}[{i}]")
-                raise  # pragma: no cover - every item passed one by one
+                checked = [check_scalar(elem, item, f"{path}[{i}]") for i, item in enumerate(items)]
+                struct.pack_into(f"={len(items)}{_CODE[elem.name]}", buf, 0, *checked)
             return (address if items else 0), len(items)
         items = _sequence(value)
         if items is None:
@@ -1040,6 +1054,8 @@ class Packer:
                         v = row[k]
                         if type(v) is not bool and not (type(v) is int and v in (0, 1)):
                             raise struct.error
+            if rec.floats and lying_floats(list(chain.from_iterable(leaves))):
+                raise struct.error  # an int subclass: checked (and converted) field by field
             buf[off : off + size * len(leaves)] = b"".join(starmap(rec.struct.pack, leaves))
         except (struct.error, TypeError, OverflowError, ValueError):
             # Name the bad field: check each one (raises); then pack what passed.

@@ -40,6 +40,7 @@ UTF8 = Family("", "", "ex_seen_utf8")
 STORE_I64 = Family("store_i64", "fn echo_i64(x: i64) -> i64", "ex_echo_i64")
 STORE_F64 = Family("store_f64", "fn echo_f64(x: f64) -> f64", "ex_echo_f64")
 STORE_F32 = Family("", "fn echo_f32(x: f32) -> f32", "ex_echo_f32")
+DOUBLE_F64 = Family("double_f64", "fn double_f64(v: &mut PyVec<f64>)", "ex_double")
 
 
 def seen(dll: pyo2.RustDLL, family: Family, path: str, arg: Any, out: list[Any]) -> Outcome:
@@ -52,6 +53,14 @@ def seen(dll: pyo2.RustDLL, family: Family, path: str, arg: Any, out: list[Any])
         # An inferred out list is i64: show its u64 hashes as the declared ones.
         values = [v % 2**64 for v in out] if family is TEXT else out
         outcome.value = repr(values)
+    return outcome
+
+
+def doubled(dll: pyo2.RustDLL, path: str, items: list[Any]) -> Outcome:
+    """Double the ``&mut`` list ``items`` in place: the outcome's value is the list after."""
+    outcome = attempt(DOUBLE_F64.get(dll, path), items)
+    if outcome.ok():
+        outcome.value = repr(list.copy(items))
     return outcome
 
 
@@ -109,6 +118,43 @@ LIARS = [
     Liar("items-int-lie", I64, lambda: [L.IntLie(1), L.IntLie(2), L.IntLie(3)], real_or([3, 6], TypeError)),
     Liar("items-int-lie-huge", I64, lambda: [L.IntLie(2**63)], raises(OverflowError)),
     Liar("items-float-lie", F64, lambda: [L.FloatLie(1.5), L.FloatLie(2.5)], real_or([2.0, 4.0], TypeError)),
+    # An int subclass for a float: read by its int value, never its own
+    # __float__ (7.0). Inference refuses a list mixing ints and floats and
+    # reads a list of ints as i64: only declared and exported functions agree.
+    Liar(
+        "items-int-lie-for-f64", F64, lambda: [L.IntLie(1), 2.5], real_or([2.0, 3.5], TypeError), agree=False
+    ),
+    Liar(
+        "items-int-lie-for-f64-only",
+        F64,
+        lambda: [L.IntLie(1), L.IntLie(2)],
+        real_or([2.0, 3.0], TypeError),
+        DECLARED_EXPORTED,
+    ),
+    Liar(
+        "items-int-lie-for-f64-huge",
+        F64,
+        lambda: [1.5, L.IntLie(10**400)],
+        raises(OverflowError),
+        DECLARED_EXPORTED,
+    ),
+    Liar(
+        "items-int-lie-for-f32", F32, lambda: [L.IntLie(1), 2.5], real_or([2.0, 3.5], TypeError), agree=False
+    ),
+    Liar(
+        "mut-items-int-lie-for-f64",
+        DOUBLE_F64,
+        lambda: [L.IntLie(1), 2.5],
+        real_or([2.0, 5.0], TypeError),
+        agree=False,
+    ),
+    Liar(
+        "mut-items-int-lie-for-f64-huge",
+        DOUBLE_F64,
+        lambda: [L.IntLie(10**400)],
+        raises(OverflowError),
+        DECLARED_EXPORTED,
+    ),
     Liar("items-float-raises", F64, lambda: [L.FloatRaises(1.5)], real_or([1.0, 1.5], TypeError)),
     Liar(
         "items-f32-huge-says-one",
@@ -129,6 +175,20 @@ LIARS = [
     # Scalars that lie.
     Liar("scalar-int-lie", STORE_I64, lambda: L.IntLie(5), real_or(5, TypeError)),
     Liar("scalar-int-lie-huge", STORE_I64, lambda: L.IntLie(2**63), raises(OverflowError)),
+    # An inferred int is an i64: an f64 scalar is for declared and exported functions.
+    Liar(
+        "scalar-int-lie-for-f64", STORE_F64, lambda: L.IntLie(5), real_or(5.0, TypeError), DECLARED_EXPORTED
+    ),
+    Liar(
+        "scalar-int-lie-for-f64-huge",
+        STORE_F64,
+        lambda: L.IntLie(10**400),
+        raises(OverflowError),
+        DECLARED_EXPORTED,
+    ),
+    Liar(
+        "scalar-int-lie-for-f32", STORE_F32, lambda: L.IntLie(5), real_or(5.0, TypeError), DECLARED_EXPORTED
+    ),
     Liar("scalar-float-lie", STORE_F64, lambda: L.FloatLie(1.5), real_or(1.5, TypeError)),
     Liar("scalar-float-raises", STORE_F64, lambda: L.FloatRaises(1.5), real_or(1.5, TypeError)),
     Liar(
@@ -231,6 +291,8 @@ def _register(liar: Liar, path: str) -> None:
         arg = liar.make()
         if liar.family in (STORE_I64, STORE_F64, STORE_F32):
             return stored(dll, liar.family, path, arg)
+        if liar.family is DOUBLE_F64:
+            return doubled(dll, path, arg)
         zero: Any = 0.0 if liar.family in (F64, F32) else 0
         return seen(dll, liar.family, path, arg, [zero] * (3 if liar.family is TEXT else 2))
 
