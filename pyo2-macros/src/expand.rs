@@ -215,8 +215,8 @@ pub(crate) fn wrap_params(params: &[Param], args: &[syn::Ident]) -> Wrapped {
                     unsafe extern "C" fn(
                         *mut ::core::ffi::c_void,
                         #(<#statics as ::pyo2::abi::CallbackArg>::C,)*
-                        *mut <#ret_static as ::pyo2::abi::CallbackReturn>::C,
-                    ) -> i32
+                        *mut i32,
+                    ) -> <#ret_static as ::pyo2::abi::CallbackReturn>::C
                 };
                 let raw = format_ident!("__pyo2_raw{}", i);
                 let names: Vec<_> = (0..cargs.len())
@@ -230,8 +230,7 @@ pub(crate) fn wrap_params(params: &[Param], args: &[syn::Ident]) -> Wrapped {
                         // The whole callback is captured (it releases `ctx` when dropped).
                         let __pyo2_cb = &#raw;
                         #(let #holds = <#cargs as ::pyo2::abi::CallbackArg>::hold(#names);)*
-                        let mut __pyo2_out = <<#ret_static as ::pyo2::abi::CallbackReturn>::C
-                            as ::core::default::Default>::default();
+                        let mut __pyo2_raised: i32 = 0;
                         ::pyo2::abi::callback_enter();
                         // SAFETY:
                         // - the loader passed `call` with the C type the descriptor
@@ -239,16 +238,15 @@ pub(crate) fn wrap_params(params: &[Param], args: &[syn::Ident]) -> Wrapped {
                         //   during this call; for a stored one, until `release`);
                         // - each argument is valid for the call (a `&str`'s header
                         //   lives in `#holds` until after it returns);
-                        // - `__pyo2_out` is a valid, initialised out-parameter.
-                        let __pyo2_status = unsafe {
+                        // - `__pyo2_raised` is a valid, zeroed flag for the call.
+                        let __pyo2_c = unsafe {
                             (__pyo2_cb.call)(
                                 __pyo2_cb.ctx,
                                 #(<#statics as ::pyo2::abi::CallbackArg>::as_c(&#holds),)*
-                                &mut __pyo2_out,
+                                &mut __pyo2_raised,
                             )
                         };
-                        ::pyo2::abi::callback_status(__pyo2_status);
-                        <#ret_static as ::pyo2::abi::CallbackReturn>::from_c(__pyo2_out)
+                        ::pyo2::abi::callback_return::<#ret_static>(__pyo2_c, __pyo2_raised)
                     }
                 };
                 let (c_struct, from_c, prefix, suffix) = if stored {

@@ -408,35 +408,42 @@
 //!
 //! ```c
 //! typedef struct {
-//!     int32_t (*call)(void *ctx, A1_C a1, …, R_C *out);
+//!     R_C (*call)(void *ctx, A1_C a1, …, int32_t *raised);
 //!     void *ctx;
 //! } Pyo2FnMut;
 //!
 //! typedef struct {
-//!     int32_t (*call)(void *ctx, A1_C a1, …, R_C *out);
+//!     R_C (*call)(void *ctx, A1_C a1, …, int32_t *raised);
 //!     void *ctx;
 //!     void (*release)(void *ctx);
 //! } Pyo2Callback;
 //! ```
 //!
-//! | callback type | `Ai_C` | `R_C` (`*out`, zeroed by Rust before the call) |
+//! | callback type | `Ai_C` | `R_C` (the C return) |
 //! | --- | --- | --- |
 //! | scalars | the scalar | the scalar |
 //! | `bool` | `bool` (one byte, 0 or 1) | `uint8_t`: 0 is `false`, anything else `true` |
 //! | `&str` | `const Pyo2StrView *`, a `{const uint8_t *ptr; size_t len;}` header of UTF-8 ([`StrView`]), valid during the callback only, read-only | — |
-//! | `()` | — | `uint8_t`, ignored (Python may leave it) |
+//! | `()` | — | `void` |
+//!
+//! The value is returned directly; `raised` points to an `int32_t` that
+//! Rust zeroes before each call and reads after it: the callback writes
+//! it (any non-zero value) only when Python raised, and then returns any
+//! value of `R_C` (Rust ignores it).
 //!
 //! **The trampoline.** The loader makes one ctypes `CFUNCTYPE` per
-//! signature, `call(ctx, args…, out)`, that finds the Python callable by
-//! `ctx` (e.g. a key into a dict), converts the arguments (`&str`: decode
-//! `len` bytes at `ptr`), calls it, writes the converted result to `*out`
-//! and returns `0`. If the callable raises (or the result doesn't convert),
-//! it stores the exception in a **per-thread stash** and returns any
-//! non-zero value. ctypes trampolines take the GIL, so Rust may call them
-//! from any thread; they must stay alive as long as any callback may be
-//! called (keep them in a module-level cache).
+//! signature, `call(ctx, args…, raised)`, that finds the Python callable
+//! by `ctx` (e.g. a key into a dict), converts the arguments (`&str`:
+//! decode `len` bytes at `ptr`), calls it and returns the converted
+//! result (ctypes converts it to `R_C`, so the trampoline must hand it a
+//! value that converts without loss: an exact `int` in range, a `float`,
+//! `0`/`1`). If the callable raises (or the result doesn't convert), it
+//! stores the exception in a **per-thread stash**, writes `*raised` and
+//! returns a zero value. ctypes trampolines take the GIL, so Rust may
+//! call them from any thread; they must stay alive as long as any
+//! callback may be called (keep them in a module-level cache).
 //!
-//! **A raised exception.** When `call` returns non-zero, Rust unwinds its
+//! **A raised exception.** When `call` leaves `*raised` non-zero, Rust unwinds its
 //! own frames (running destructors) to the exported call running on that
 //! thread, which returns [`status::CALLBACK_RAISED`] (slot: a message
 //! `OwnedBuf` to free); the loader raises the exception object from its
@@ -952,10 +959,10 @@ pub(crate) mod sealed {
 }
 
 pub use crate::objects::{
-    callback_enter, callback_status, close, describe_callback_return, describe_class_text,
-    live_objects, new_object, object, scoped_from_c, stored_from_c, CallbackArg, CallbackRaised,
-    CallbackReturn, Class, ClassEntry, Created, IterOut, New, Object, Scoped, ScopedC, Stored,
-    StoredC, StrView, OBJECTS_VERSION,
+    callback_enter, callback_return, callback_status, close, describe_callback_return,
+    describe_class_text, live_objects, new_object, object, scoped_from_c, stored_from_c,
+    CallbackArg, CallbackRaised, CallbackReturn, Class, ClassEntry, Created, IterOut, New, Object,
+    Scoped, ScopedC, Stored, StoredC, StrView, OBJECTS_VERSION,
 };
 
 /// A plain value that crosses the ABI as itself: `i8 … u64`, `isize`,

@@ -30,15 +30,22 @@ struct Registry {
     free: Vec<u32>,
 }
 
-/// Every object this library handed to Python, by index.
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+/// Every object this library handed to Python, by index. Method calls
+/// only read it (concurrently); creating and closing objects write it.
+static REGISTRY: RwLock<Registry> = RwLock::new(Registry {
     entries: Vec::new(),
     free: Vec::new(),
 });
 
-fn registry() -> std::sync::MutexGuard<'static, Registry> {
+/// The registry, to change it.
+fn registry() -> std::sync::RwLockWriteGuard<'static, Registry> {
     // Nothing panics while the lock is held; ignore poisoning anyway.
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+    REGISTRY.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The registry, to read it.
+fn registry_read() -> std::sync::RwLockReadGuard<'static, Registry> {
+    REGISTRY.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// This library's random handle key: a handle is `(generation << 32 |
@@ -118,7 +125,7 @@ fn lookup<T: Send + Sync + 'static>(
     handle: u64,
     expected: fn(&mut String),
 ) -> Result<Arc<Object<T>>, ArgError> {
-    let reg = registry();
+    let reg = registry_read();
     let index = find(&reg, handle)?;
     let live = reg.entries[index]
         .object
@@ -157,7 +164,7 @@ fn remove<T: Send + Sync + 'static>(
 /// How many objects (class instances and iterators) are alive in this
 /// library's registry: for leak tests.
 pub fn live_objects() -> usize {
-    registry()
+    registry_read()
         .entries
         .iter()
         .filter(|e| e.object.is_some())
@@ -202,21 +209,9 @@ thread_local! {
     static HOLDING: RefCell<Vec<Holding>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Pops this thread's innermost [`Holding`] when dropped (unwinding too).
+/// Pops this thread's innermost [`Holding`] when dropped (unwinding too):
+/// made right after the push, dropped before the lock guard.
 struct Held;
-
-impl Held {
-    fn push(object: *const (), exclusive: bool, value: *const ()) -> Held {
-        HOLDING.with(|h| {
-            h.borrow_mut().push(Holding {
-                object,
-                exclusive,
-                value,
-            })
-        });
-        Held
-    }
-}
 
 impl Drop for Held {
     fn drop(&mut self) {
@@ -233,25 +228,45 @@ impl<T> Object<T> {
         (self as *const Self).cast()
     }
 
-    /// What this thread holds of the object: `Some((exclusive, value))`.
-    fn held_here(&self) -> Option<(bool, *const ())> {
+    /// What this thread holds of the object: `Some((exclusive, value))`,
+    /// in `holding` (this thread's [`HOLDING`]).
+    fn held_in(&self, holding: &[Holding]) -> Option<(bool, *const ())> {
         let me = self.id();
-        HOLDING.with(|h| {
-            h.borrow()
-                .iter()
-                .rev()
-                .find(|e| core::ptr::eq(e.object, me))
-                .map(|e| (e.exclusive, e.value))
-        })
+        holding
+            .iter()
+            .rev()
+            .find(|e| core::ptr::eq(e.object, me))
+            .map(|e| (e.exclusive, e.value))
     }
 
     /// Runs `f` with shared access (a `&self` method): concurrently with
     /// other shared calls; re-entrantly inside a shared call on this
     /// thread; [`ArgError::Busy`] inside an exclusive call on this thread.
     pub fn with_ref<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, ArgError> {
-        match self.held_here() {
-            Some((true, _)) => Err(ArgError::Busy(BUSY.to_owned())),
-            Some((false, value)) => {
+        // One look at this thread's holdings: what it holds of the object
+        // and, if nothing, the read lock taken and recorded there.
+        let taken = HOLDING.with(|h| {
+            let mut h = h.borrow_mut();
+            match self.held_in(&h) {
+                Some(held) => Err(held),
+                None => {
+                    let guard = self.value.read().unwrap_or_else(PoisonError::into_inner);
+                    h.push(Holding {
+                        object: self.id(),
+                        exclusive: false,
+                        value: (&*guard as *const T).cast(),
+                    });
+                    Ok(guard)
+                }
+            }
+        });
+        match taken {
+            Ok(guard) => {
+                let _held = Held;
+                Ok(f(&guard))
+            }
+            Err((true, _)) => Err(ArgError::Busy(BUSY.to_owned())),
+            Err((false, value)) => {
                 // SAFETY:
                 // - `value` was made from the `&T` of a read guard that an
                 //   enclosing call on this thread holds; calls on one thread
@@ -261,12 +276,6 @@ impl<T> Object<T> {
                 let value = unsafe { &*value.cast::<T>() };
                 Ok(f(value))
             }
-            None => {
-                let guard = self.value.read().unwrap_or_else(PoisonError::into_inner);
-                let value: &T = &guard;
-                let _held = Held::push(self.id(), false, (value as *const T).cast());
-                Ok(f(value))
-            }
         }
     }
 
@@ -274,11 +283,23 @@ impl<T> Object<T> {
     /// calls on other threads; [`ArgError::Busy`] if this thread holds the
     /// object already.
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, ArgError> {
-        if self.held_here().is_some() {
+        let taken = HOLDING.with(|h| {
+            let mut h = h.borrow_mut();
+            if self.held_in(&h).is_some() {
+                return None;
+            }
+            let guard = self.value.write().unwrap_or_else(PoisonError::into_inner);
+            h.push(Holding {
+                object: self.id(),
+                exclusive: true,
+                value: core::ptr::null(),
+            });
+            Some(guard)
+        });
+        let Some(mut guard) = taken else {
             return Err(ArgError::Busy(BUSY.to_owned()));
-        }
-        let mut guard = self.value.write().unwrap_or_else(PoisonError::into_inner);
-        let _held = Held::push(self.id(), true, core::ptr::null());
+        };
+        let _held = Held;
         Ok(f(&mut guard))
     }
 }
@@ -516,13 +537,14 @@ pub fn callback_enter() {
     }
 }
 
-/// Called with a callback's C status: `0` returns; anything else (Python
-/// raised) unwinds to the enclosing exported call, which returns
+/// Called with the flag a callback's C function left in `*raised`
+/// (zeroed before the call): `0` returns; anything else (Python raised)
+/// unwinds to the enclosing exported call, which returns
 /// `CALLBACK_RAISED`. On a thread that is inside no exported call (a Rust
 /// thread calling a stored [`Callback`]) the unwind ends that thread's
 /// work instead, with a [`CallbackRaised`] payload.
-pub fn callback_status(status: i32) {
-    if status != 0 {
+pub fn callback_status(raised: i32) {
+    if raised != 0 {
         if crate::panic::inside() {
             crate::panic::set_raised();
         }
@@ -561,11 +583,12 @@ pub trait CallbackArg: sealed::SealedCallbackArg {
 ///
 /// Sealed: implemented by pyo2 only.
 pub trait CallbackReturn: sealed::SealedCallbackReturn + Sized {
-    /// What Rust passes a pointer to, zeroed, for Python to write.
-    type C: Copy + Default;
+    /// The C return type of the callback's function (`()`: `void`).
+    type C: Copy;
     /// Appends the Rust spelling of the type to `out`.
     fn describe(out: &mut String);
-    /// The value Python wrote.
+    /// The value the callback's function returned (meaningless, but a
+    /// valid `C`, when it raised).
     fn from_c(c: Self::C) -> Self;
 }
 
@@ -616,7 +639,8 @@ impl CallbackArg for bool {
 
 impl sealed::SealedCallbackReturn for bool {}
 impl CallbackReturn for bool {
-    /// One byte: any non-zero value is `true` (never an invalid `bool`).
+    /// One byte (`uint8_t`): any non-zero value is `true` (never an
+    /// invalid `bool`).
     type C = u8;
     fn describe(out: &mut String) {
         out.push_str("bool")
@@ -628,12 +652,19 @@ impl CallbackReturn for bool {
 
 impl sealed::SealedCallbackReturn for () {}
 impl CallbackReturn for () {
-    /// A byte Python may leave alone.
-    type C = u8;
+    /// `void`.
+    type C = ();
     fn describe(out: &mut String) {
         out.push_str("()")
     }
-    fn from_c(_: u8) {}
+    fn from_c(_: ()) {}
+}
+
+/// The end of one call of a callback: unwinds if it raised (see
+/// [`callback_status`]), else `R`'s value from the C return `c`.
+pub fn callback_return<R: CallbackReturn>(c: R::C, raised: i32) -> R {
+    callback_status(raised);
+    R::from_c(c)
 }
 
 impl sealed::SealedCallbackArg for &str {}
@@ -680,7 +711,7 @@ const fn nullable_fn<F>() {
 ///
 /// ```c
 /// typedef struct {
-///     int32_t (*call)(void *ctx, A1_C a1, …, R_C *out); /* 0: returned; else: raised */
+///     R_C (*call)(void *ctx, A1_C a1, …, int32_t *raised); /* *raised: 0, or non-zero when Python raised */
 ///     void *ctx;
 /// } Pyo2FnMut;
 /// ```
@@ -732,7 +763,7 @@ pub unsafe fn scoped_from_c<F: Copy>(c: *const ScopedC<F>) -> Result<Scoped<F>, 
 ///
 /// ```c
 /// typedef struct {
-///     int32_t (*call)(void *ctx, A1_C a1, …, R_C *out); /* 0: returned; else: raised */
+///     R_C (*call)(void *ctx, A1_C a1, …, int32_t *raised); /* *raised: 0, or non-zero when Python raised */
 ///     void *ctx;
 ///     void (*release)(void *ctx); /* called exactly once, from any thread */
 /// } Pyo2Callback;

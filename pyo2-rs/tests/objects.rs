@@ -182,12 +182,12 @@ fn keep_if_text(text: &str, log: pyo2::Callback<dyn Fn(&str) + Send + Sync>) -> 
 
 // ------------------------------------------------------------- the loader
 
-type VisitCb = unsafe extern "C" fn(*mut c_void, u64, *mut u8) -> i32;
-type UnitCb = unsafe extern "C" fn(*mut c_void, u64, *mut u8) -> i32;
-type WaitCb = unsafe extern "C" fn(*mut c_void, *mut u8) -> i32;
-type ScanCb = unsafe extern "C" fn(*mut c_void, usize, *const StrView, *mut u8) -> i32;
-type U32Cb = unsafe extern "C" fn(*mut c_void, u32, *mut u32) -> i32;
-type LogCb = unsafe extern "C" fn(*mut c_void, *const StrView, *mut u8) -> i32;
+type VisitCb = unsafe extern "C" fn(*mut c_void, u64, *mut i32) -> u8;
+type UnitCb = unsafe extern "C" fn(*mut c_void, u64, *mut i32);
+type WaitCb = unsafe extern "C" fn(*mut c_void, *mut i32);
+type ScanCb = unsafe extern "C" fn(*mut c_void, usize, *const StrView, *mut i32) -> u8;
+type U32Cb = unsafe extern "C" fn(*mut c_void, u32, *mut i32) -> u32;
+type LogCb = unsafe extern "C" fn(*mut c_void, *const StrView, *mut i32);
 
 extern "C" {
     #[link_name = "__pyo2_class__Counter"]
@@ -450,7 +450,7 @@ struct Reenter {
     calls: usize,
 }
 
-unsafe extern "C" fn reenter_add(ctx: *mut c_void, _v: u64, out: *mut u8) -> i32 {
+unsafe extern "C" fn reenter_add(ctx: *mut c_void, _v: u64, _raised: *mut i32) {
     // SAFETY: the test passes a `Reenter` it owns, used only here meanwhile.
     let r = unsafe { &mut *ctx.cast::<Reenter>() };
     r.calls += 1;
@@ -459,12 +459,16 @@ unsafe extern "C" fn reenter_add(ctx: *mut c_void, _v: u64, out: *mut u8) -> i32
         drop(message(&mut slot));
     }
     r.codes.push(code);
-    // SAFETY: Rust passes a valid out-parameter.
-    unsafe { out.write(1) };
-    0
 }
 
-unsafe extern "C" fn reenter_value(ctx: *mut c_void, v: u64, out: *mut u8) -> i32 {
+/// `reenter_add` as a callback returning `bool` (`true`).
+unsafe extern "C" fn reenter_add_bool(ctx: *mut c_void, v: u64, raised: *mut i32) -> u8 {
+    // SAFETY: as in `reenter_add`.
+    unsafe { reenter_add(ctx, v, raised) };
+    1
+}
+
+unsafe extern "C" fn reenter_value(ctx: *mut c_void, v: u64, _raised: *mut i32) -> u8 {
     // SAFETY: as in `reenter_add`.
     let r = unsafe { &mut *ctx.cast::<Reenter>() };
     let mut slot = Slot::new();
@@ -472,9 +476,7 @@ unsafe extern "C" fn reenter_value(ctx: *mut c_void, v: u64, out: *mut u8) -> i3
     let code = unsafe { counter_value(r.handle, &mut slot) };
     let got: u64 = value(code, &mut slot);
     r.codes.push(code);
-    // SAFETY: Rust passes a valid out-parameter.
-    unsafe { out.write(u8::from(got == v)) };
-    0
+    u8::from(got == v)
 }
 
 #[test]
@@ -497,7 +499,7 @@ fn reentrant_calls() {
     assert_eq!(value::<u64>(code, &mut slot), 11);
     // `&mut self` inside `&self`: BUSY.
     let cb = ScopedC::<VisitCb> {
-        call: Some(reenter_add),
+        call: Some(reenter_add_bool),
         ctx,
     };
     // SAFETY: as above.
@@ -548,12 +550,11 @@ struct Waiter {
     go: Barrier,
 }
 
-unsafe extern "C" fn wait_cb(ctx: *mut c_void, _out: *mut u8) -> i32 {
+unsafe extern "C" fn wait_cb(ctx: *mut c_void, _raised: *mut i32) {
     // SAFETY: the test passes a `Waiter` that outlives the call, shared.
     let w = unsafe { &*ctx.cast::<Waiter>() };
     w.inside.wait();
     w.go.wait();
-    0
 }
 
 /// Drop runs once, and not while a method runs on another thread: a close
@@ -601,16 +602,17 @@ struct Hits {
     raise_at: usize,
 }
 
-unsafe extern "C" fn on_hit(ctx: *mut c_void, i: usize, w: *const StrView, out: *mut u8) -> i32 {
+unsafe extern "C" fn on_hit(ctx: *mut c_void, i: usize, w: *const StrView, raised: *mut i32) -> u8 {
     // SAFETY: the test passes a `Hits` it owns, used only here meanwhile.
     let h = unsafe { &mut *ctx.cast::<Hits>() };
     h.seen.push((i, str_of(w)));
     if h.seen.len() == h.raise_at {
-        return 1; // "Python raised"
+        // "Python raised"
+        // SAFETY: Rust passes a valid flag.
+        unsafe { raised.write(1) };
+        return 0;
     }
-    // SAFETY: Rust passes a valid out-parameter.
-    unsafe { out.write(1) };
-    0
+    1
 }
 
 #[test]
@@ -649,16 +651,16 @@ fn scoped_callbacks_and_a_raising_one() {
     assert_eq!(message(&mut slot), "parameter `on_hit`: null pointer");
 }
 
-unsafe extern "C" fn raise_once(ctx: *mut c_void, _x: u32, out: *mut u32) -> i32 {
+unsafe extern "C" fn raise_once(ctx: *mut c_void, _x: u32, raised: *mut i32) -> u32 {
     // SAFETY: the test passes a `usize` counter it owns.
     let calls = unsafe { &mut *ctx.cast::<usize>() };
     *calls += 1;
     if *calls == 1 {
-        return 1;
+        // SAFETY: Rust passes a valid flag.
+        unsafe { raised.write(-7) };
+        return 99;
     }
-    // SAFETY: Rust passes a valid out-parameter.
-    unsafe { out.write(5) };
-    0
+    5
 }
 
 #[test]
@@ -714,7 +716,7 @@ static LOG_CALLS: AtomicUsize = AtomicUsize::new(0);
 static LOG_RELEASES: AtomicUsize = AtomicUsize::new(0);
 static LOG_SET_SEEN: AtomicBool = AtomicBool::new(false);
 
-unsafe extern "C" fn log_cb(_ctx: *mut c_void, msg: *const StrView, _out: *mut u8) -> i32 {
+unsafe extern "C" fn log_cb(_ctx: *mut c_void, msg: *const StrView, _raised: *mut i32) {
     let m = str_of(msg);
     if m == "set" {
         LOG_SET_SEEN.store(true, SeqCst);
@@ -722,7 +724,6 @@ unsafe extern "C" fn log_cb(_ctx: *mut c_void, msg: *const StrView, _out: *mut u
         assert!(m.starts_with("thread "), "{m}");
         LOG_CALLS.fetch_add(1, SeqCst);
     }
-    0
 }
 
 unsafe extern "C" fn log_release(ctx: *mut c_void) {

@@ -10,8 +10,10 @@ The contract is ``pyo2::abi``'s section "Callbacks". In short:
 - ``call`` is one ctypes ``CFUNCTYPE`` **trampoline** per callback signature,
   made once and kept for the life of the process (:data:`_TRAMPOLINES`), so
   Rust may call it from any thread at any time; ctypes takes the GIL.
-- An exception raised by the callable (or a result that doesn't convert) is
-  kept in a per-thread stash and the trampoline returns non-zero: Rust
+- ``call(ctx, args…, raised)`` returns the converted result itself (ctypes
+  converts it to the C return type); an exception raised by the callable
+  (or a result that doesn't convert) is kept in a per-thread stash, the
+  trampoline writes ``*raised`` and returns a zero value: Rust
   unwinds to the exported call on that thread, which returns
   ``CALLBACK_RAISED``, and :func:`take_raised` hands the loader the very
   exception object to raise. On a thread inside no Python call (a Rust
@@ -24,15 +26,18 @@ module; it uses :mod:`pyo2._types` only.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import itertools
 import operator
 import sys
-import threading
 from array import array
-from typing import Any, Callable
 
 from ._types import CallbackT, Scalar
+
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 __all__ = ["argument", "converter", "forget", "forget_fast", "live_callbacks", "take_raised"]
 
@@ -41,7 +46,7 @@ _TABLE: dict[int, Callable[..., Any]] = {}
 _KEYS = itertools.count(1)
 #: The trampoline (ctypes function object and its address) of each signature, forever.
 _TRAMPOLINES: dict[CallbackT, tuple[Any, int]] = {}
-_STASH = threading.local()
+_STASH = _thread._local()  # threading.local, without importing threading
 #: :mod:`array` type code of a pointer.
 _WORD = next(code for code in "QLI" if array(code).itemsize == ctypes.sizeof(ctypes.c_void_p))
 
@@ -90,6 +95,8 @@ def _in_python_call() -> bool:
     """Whether this thread is a Python thread (so it reached Rust through a call
     of the loader, which will raise the stashed exception), not a thread Rust
     started (a ``_DummyThread`` to :mod:`threading`, or none)."""
+    import threading
+
     active = getattr(threading, "_active", None)
     # (A threading module without its registry: ask it, which may register a dummy.)
     thread = active.get(threading.get_ident()) if isinstance(active, dict) else threading.current_thread()
@@ -127,13 +134,19 @@ def _unraisable(exc: BaseException, callable_: object) -> None:
         pass
 
 
-def _raised(exc: BaseException, ctx: int) -> int:
-    if _in_python_call():
-        if getattr(_STASH, "exc", None) is None:  # the first one is what the call raises
-            _STASH.exc = exc
-    else:
-        _unraisable(exc, _TABLE.get(ctx))
-    return 1
+_FLAG = ctypes.c_int32.from_address
+
+
+def _raised(exc: BaseException, ctx: int, raised: int) -> None:
+    """The trampoline's failure path: stash ``exc`` (or report it), set ``*raised``."""
+    try:
+        if _in_python_call():
+            if getattr(_STASH, "exc", None) is None:  # the first one is what the call raises
+                _STASH.exc = exc
+        else:
+            _unraisable(exc, _TABLE.get(ctx))
+    finally:
+        _FLAG(raised).value = 1  # Rust unwinds, whatever happened here
 
 
 def _converter(t: Scalar) -> Callable[[Any], Any]:
@@ -170,12 +183,15 @@ def _text(address: int) -> str:
 
 
 def _trampoline(sig: CallbackT) -> tuple[Any, int]:
-    """The C function ``int32_t call(void *ctx, A1 a1, …, R *out)`` for ``sig``.
+    """The C function ``R call(void *ctx, A1 a1, …, int32_t *raised)`` for ``sig``.
 
     Its Python body is generated for the signature (one parameter per
-    argument, no tuple slicing), and writes the result through ``out``
-    typed as a pointer to the return's C type; an exact ``int`` in range,
-    ``float`` or ``bool`` is written without calling the checking converter.
+    argument, no tuple slicing) and returns the result for ctypes to
+    convert at C speed: an exact ``int`` in range, a ``float`` or a
+    ``bool`` is returned as is, anything else goes through the checking
+    converter first (ctypes would wrap an out-of-range ``int`` silently,
+    and could only print a failed conversion). ``raised`` is written on
+    failure only, so the hot path writes nothing through a pointer.
     """
     found = _TRAMPOLINES.get(sig)
     if found is not None:
@@ -187,43 +203,41 @@ def _trampoline(sig: CallbackT) -> tuple[Any, int]:
     if accel is not None:
         accel.release_gil_always()
     ret = sig.ret
-    out_ctype: Any = None if ret is None else (ctypes.c_uint8 if ret.kind == "bool" else ret.ctype)
+    restype: Any = None if ret is None else (ctypes.c_bool if ret.kind == "bool" else ret.ctype)
     texts = {i for i, a in enumerate(sig.args) if not isinstance(a, Scalar)}
     argtypes = [ctypes.c_void_p if i in texts else a.ctype for i, a in enumerate(sig.args)]  # type: ignore[union-attr]
     names = [f"a{i}" for i in range(len(sig.args))]
     values = [f"_text({a})" if i in texts else a for i, a in enumerate(names)]
-    lines = [
-        f"def call(ctx, {''.join(a + ', ' for a in names)}out):",
-        "    try:",
-        f"        result = table[ctx]({', '.join(values)})",
-    ]
-    if ret is not None and ret.kind == "int":
-        lines += [
-            "        if type(result) is int and lo <= result <= hi:",
-            "            out[0] = result",
-            "        else:",
-            "            out[0] = convert(result)",
-        ]
-    elif ret is not None and ret.kind == "float":
-        lines.append("        out[0] = result if type(result) is float else convert(result)")
-    elif ret is not None:  # bool
-        lines.append("        out[0] = 1 if result is True else 0 if result is False else convert(result)")
+    called = f"table[ctx]({', '.join(values)})"
+    lines = [f"def call(ctx, {''.join(a + ', ' for a in names)}raised):", "    try:"]
+    if ret is None:
+        lines.append(f"        {called}")
+    else:
+        lines.append(f"        result = {called}")
+        if ret.kind == "int":
+            lines.append("        if type(result) is int and lo <= result <= hi:")
+        elif ret.kind == "float":
+            lines.append("        if type(result) is float:")
+        else:  # bool: ctypes' c_bool takes exactly True and False as they are
+            lines.append("        if result is True or result is False:")
+        lines += ["            return result", "        return convert(result)"]
     lines += [
         "    except BaseException as exc:  # every exception goes to the caller",
-        "        return raised(exc, ctx)",
-        "    return 0",
+        "        raised_(exc, ctx, raised)",
     ]
+    if ret is not None:
+        lines.append("    return zero")
     namespace: dict[str, Any] = {
         "table": _TABLE,
         "_text": _text,
-        "raised": _raised,
+        "raised_": _raised,
         "convert": None if ret is None else _converter(ret),
         "lo": None if ret is None else ret.lo,
         "hi": None if ret is None else ret.hi,
+        "zero": None if ret is None else 0.0 if ret.kind == "float" else 0,
     }
     exec(compile("\n".join(lines), f"<pyo2 callback trampoline {sig}>", "exec"), namespace)
-    out_type = ctypes.c_void_p if out_ctype is None else ctypes.POINTER(out_ctype)
-    function = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, *argtypes, out_type)(namespace["call"])
+    function = ctypes.CFUNCTYPE(restype, ctypes.c_void_p, *argtypes, ctypes.c_void_p)(namespace["call"])
     address = ctypes.cast(function, ctypes.c_void_p).value
     assert address is not None
     found = _TRAMPOLINES[sig] = (function, address)
