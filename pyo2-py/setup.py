@@ -35,6 +35,9 @@ def rust_extensions() -> list[Any]:
             path="rust/Cargo.toml",
             binding=Binding.PyO3,
             optional=True,
+            # `_accel.abi3.so` in an editable install too, so every CPython
+            # >= 3.10 of the test command imports the one build.
+            py_limited_api=True,
             debug=False,  # an editable install builds it optimised too
         )
     ]
