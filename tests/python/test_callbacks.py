@@ -3,6 +3,7 @@ scoped ``&mut dyn FnMut`` and stored ``pyo2::Callback`` parameters."""
 
 from __future__ import annotations
 
+import array
 import gc
 import sys
 import threading
@@ -255,3 +256,92 @@ dll.log_here("still here")
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "logger set\nstill here\n"
+
+
+# -- Buffers lent to a call that takes a callback ------------------------------
+#
+# Such a call can't keep the GIL (a Rust thread calling back would deadlock),
+# so Python code may write the buffer while Rust runs: Rust gets a private
+# copy. `watch_mut` / `watch_ref` / `rec_watch` return whether Rust's view
+# changed while the callback ran.
+
+
+def _f64_buffers() -> list[tuple[str, Any]]:
+    makers: list[tuple[str, Any]] = [
+        ("array", lambda: array.array("d", [1.0, 2.0])),
+        ("memoryview", lambda: memoryview(bytearray(array.array("d", [1.0, 2.0]).tobytes())).cast("d")),
+    ]
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is in the test environment
+        return makers
+    return [*makers, ("numpy", lambda: np.array([1.0, 2.0]))]
+
+
+@pytest.mark.parametrize("make", [m for _, m in _f64_buffers()], ids=[k for k, _ in _f64_buffers()])
+def test_callback_writing_the_lent_buffer_is_not_seen_by_rust(dll: pyo2.RustDLL, make: Any) -> None:
+    buf = make()
+
+    def poke() -> None:
+        buf[0] = 100.0
+
+    # &: Rust's view stays as it was; Python's write stays.
+    assert dll.watch_ref(buf, poke) is False
+    assert list(buf) == [100.0, 2.0]
+    # &mut, Rust changes nothing: Python's write stays.
+    buf = make()
+    assert dll.watch_mut(buf, 0.0, poke) is False
+    assert list(buf) == [100.0, 2.0]
+    # &mut, both changed it: RuntimeError after the call, nothing written back.
+    buf = make()
+    with pytest.raises(RuntimeError, match=r"changed \(by a callback or another thread\)"):
+        dll.watch_mut(buf, 0.5, poke)
+    assert list(buf) == [100.0, 2.0]
+    # &mut, only Rust changed it: written back after the call, as usual.
+    buf = make()
+    seen: list[list[float]] = []
+    assert dll.watch_mut(buf, 0.5, lambda: seen.append(list(buf))) is False
+    assert seen == [[1.0, 2.0]]  # Rust's writes are not visible before the call returns
+    assert list(buf) == [1.5, 2.5]
+
+
+def test_callback_writing_a_lent_numpy_record_array_is_not_seen_by_rust(dll: pyo2.RustDLL) -> None:
+    np = pytest.importorskip("numpy")
+    Point = dll.types.Point
+
+    def make() -> Any:
+        return np.array([(1.0, 2.0), (3.0, 4.0)], dtype=Point.dtype)
+
+    points = make()
+
+    def poke() -> None:
+        points[0]["x"] = 100.0
+
+    assert dll.rec_watch(points, 0.0, poke) is False
+    assert points["x"].tolist() == [100.0, 3.0]
+    points = make()
+    with pytest.raises(RuntimeError, match=r"changed \(by a callback or another thread\)"):
+        dll.rec_watch(points, 1.0, poke)
+    assert points["x"].tolist() == [100.0, 3.0]
+    points = make()
+    assert dll.rec_watch(points, 1.0, lambda: None) is False
+    assert points.tolist() == [(2.0, 2.0), (4.0, 4.0)]
+
+
+def test_callback_may_write_a_lent_buffer_from_another_thread(dll: pyo2.RustDLL) -> None:
+    """A thread writing the buffer while the call's callback runs: Rust's view doesn't change."""
+    buf = array.array("d", [1.0] * 1000)
+    wrote = threading.Event()
+
+    def writer() -> None:
+        for i in range(1000):
+            buf[i] = 5.0
+        wrote.set()
+
+    def poke() -> None:
+        t = threading.Thread(target=writer)
+        t.start()
+        t.join()
+
+    assert dll.watch_ref(buf, poke) is False
+    assert wrote.is_set() and buf[999] == 5.0

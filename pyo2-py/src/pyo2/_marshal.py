@@ -220,7 +220,9 @@ class _Block:
 
     __slots__ = ("base", "data", "elem", "items", "mutable", "nodes", "packed", "unchanged")
 
-    def __init__(self, elem: Scalar, data: array[Any], packed: bytes, nodes: list[_Node]) -> None:
+    def __init__(
+        self, elem: Scalar, data: array[Any], packed: array[Any] | bytes, nodes: list[_Node]
+    ) -> None:
         self.elem = elem
         self.data = data
         #: The bytes before the call, to tell whether Rust wrote into ``data``.
@@ -404,8 +406,11 @@ def _infer(value: Any, where: Where, path: str, on_path: set[int], depth: int) -
 class Marshal:
     """Converts one call's arguments and writes Rust's changes back."""
 
-    def __init__(self, function: str, trusted: bool) -> None:
+    def __init__(self, function: str, trusted: bool, copy_buffers: bool = False) -> None:
         self.function = function
+        #: Lend every buffer as a private copy (a call with a callback, which
+        #: can't keep the GIL: Python code may write the buffer while Rust runs).
+        self.copy_buffers = copy_buffers or _COPY_BUFFERS
         #: True when the signature is declared: an immutable object given for a
         #: ``&`` parameter is then lent in place. Under inference the real Rust
         #: signature is unknown, so immutable objects are always copied.
@@ -429,6 +434,9 @@ class Marshal:
         self.backs: list[Any] = []
         #: ``(ctx, stored)`` of each callable passed (see :mod:`pyo2._callbacks`).
         self.callbacks: list[tuple[int, bool]] = []
+        #: Structured numpy arrays lent ``&mut`` as private copies (``copy_buffers``):
+        #: ``(copy, export of the array, bytes before the call, where)``.
+        self.array_backs: list[tuple[Any, Any, bytes, Where]] = []
         #: Structured numpy arrays lent so far: ``(start, end, mutable, where)``.
         self.spans: list[tuple[int, int, bool, Where]] = []
 
@@ -611,9 +619,22 @@ class Marshal:
             _check_record_bools(rec, value, name, where)
         if n:
             self.spans.append((start, end, t.mutable, where))
+        if self.copy_buffers and n:
+            # A call with a callback: Rust gets a private copy (numpy aligns
+            # it), copied back after the call for &mut (see _write_back_lists).
+            private = value.copy()
+            packed = private.tobytes()
+            self.keep.append(private)
+            if t.mutable:
+                # The caller's array, exported for the whole call: the copy-back target.
+                export = (ctypes.c_char * len(packed)).from_buffer(value)
+                self.keep.append(export)
+                self.array_backs.append((private, export, packed, where))
+            start = private.ctypes.data
+        else:
+            self.in_place = True
         header = array(WORD, [start, n])
         self.keep += [header, value]
-        self.in_place = True
         address: int = header.buffer_info()[0]
         return address
 
@@ -738,10 +759,12 @@ class Marshal:
         if buf.readonly and t.mutable:
             where.fail(TypeError, path, f"got a read-only {cls.__name__}; {t} needs a writable buffer")
         self._lend(value, t.mutable, where, path)
-        if buf.readonly or elem is BOOL or t.utf8 or _COPY_BUFFERS:
+        copy_buffers = self.copy_buffers
+        if buf.readonly or elem is BOOL or t.utf8 or copy_buffers:
             # Copied: a read-only buffer may still be changed by its owner,
-            # and a bool must stay 0 or 1 (a &str UTF-8) for all of the call,
-            # so Rust gets a private copy, checked once.
+            # a bool must stay 0 or 1 (a &str UTF-8) for all of the call, and
+            # a call with a callback doesn't keep the GIL, so Rust gets a
+            # private copy, checked once.
             with memoryview(value) as mv:
                 copy = bytearray(mv)
             size = elem.size
@@ -929,8 +952,22 @@ class Marshal:
     def _write_back_lists(self, records: Callable[[], None] | None = None) -> None:
         """Write the lists and buffers back; ``records`` (the records'
         write-back) runs after their checks, before their writes."""
+        copies: list[tuple[Any, Any]] = []
+        for private, export, packed, where in self.array_backs:
+            data = private.tobytes()
+            if data != packed:
+                if export.raw != packed:
+                    where.fail(
+                        RuntimeError,
+                        "",
+                        "the array was changed (by a callback or another thread) while Rust worked on "
+                        "a copy of it; nothing was written back",
+                    )
+                copies.append((export, data))
         if not self.nodes:
-            if records is not None:
+            if copies:
+                apply(self.function, [], copies, records)
+            elif records is not None:
                 records()
             return
         headers_before, pointers_before = self.before
@@ -939,10 +976,9 @@ class Marshal:
             self.pointers is not None and self.pointers != pointers_before
         )
         for block in self.blocks:
-            block.unchanged = not block.mutable or block.data.tobytes() == block.packed
+            block.unchanged = not block.mutable or _same(block.data, block.packed)
         by_address: dict[int, _Node] | None = None
         updates: list[tuple[Any, Any, Any]] = []
-        copies: list[tuple[Any, Any]] = []
         for node in self.nodes:
             kind = node.kind
             if kind is _BUFFER and isinstance(node.data, tuple):
@@ -1005,7 +1041,7 @@ class Marshal:
             node.where.fail(
                 RuntimeError,
                 node.path,
-                "the buffer was changed (by another thread) while Rust worked on a copy of it; "
+                "the buffer was changed (by a callback or another thread) while Rust worked on a copy of it; "
                 "nothing was written back",
             )
         return (node.export, data)
@@ -1016,6 +1052,7 @@ class Marshal:
             _callbacks.forget(self.callbacks, sent=True)
         self.keep.clear()
         self.backs.clear()
+        self.array_backs.clear()
         for node in self.nodes:
             node.data = None
         self.nodes.clear()
@@ -1140,7 +1177,7 @@ def write_back_flat(
     for obj, (ptr0, n0, data, packed, snap), k, elem in entries:
         ptr, n = values[2 * k], values[2 * k + 1]
         if ptr == ptr0 and n == n0:
-            if data is None or data.tobytes() == packed:
+            if data is None or _same(data, packed):
                 continue
             items = scalar_items(elem, data)
         else:  # Rust moved the view (swapped it with another one)
@@ -1178,9 +1215,11 @@ def _packer(elem: Scalar, n: int) -> struct.Struct:
     return packer
 
 
-def pack(elem: Scalar, values: Any, total: int, snapshot: bool = True) -> tuple[array[Any], bytes]:
-    """``total`` scalars as an array of ``elem`` and, with ``snapshot``, its
-    bytes (``b""`` without), at C speed.
+def pack(
+    elem: Scalar, values: Any, total: int, snapshot: bool = True
+) -> tuple[array[Any], array[Any] | bytes]:
+    """``total`` scalars as an array of ``elem`` and, with ``snapshot``, a copy
+    of it or its bytes (``b""`` without; :func:`_same` compares), at C speed.
 
     Raises :class:`_Retry` when they don't all convert, or ``values`` doesn't
     hold exactly ``total`` (the slow path then names the bad one).
@@ -1191,7 +1230,7 @@ def pack(elem: Scalar, values: Any, total: int, snapshot: bool = True) -> tuple[
             if len(items) != total or not _bools(items):
                 raise _Retry
             data = array("B", items)
-            return data, data.tobytes() if snapshot else b""
+            return data, data[:] if snapshot else b""
         if elem.kind == "float":
             if type(values) is not list and type(values) is not tuple:
                 values = list(values)  # a chain of rows: read once
@@ -1225,7 +1264,15 @@ def pack(elem: Scalar, values: Any, total: int, snapshot: bool = True) -> tuple[
                 raise _Retry
     except (struct.error, TypeError, OverflowError, ValueError):
         raise _Retry from None
-    return data, data.tobytes() if snapshot else b""
+    # The snapshot write-back compares with (_same): a copy of an integer
+    # array compares at C speed without a copy after the call; a float's
+    # bytes (where -0.0 == 0.0 and nan != nan would mislead).
+    return data, (data[:] if elem.kind != "float" else data.tobytes()) if snapshot else b""
+
+
+def _same(data: array[Any], packed: array[Any] | bytes) -> bool:
+    """Whether ``data`` still holds the bytes of its snapshot ``packed`` (see :func:`pack`)."""
+    return data == packed if type(packed) is array else data.tobytes() == packed
 
 
 _END = object()

@@ -21,15 +21,16 @@ Imports point down: :mod:`pyo2._codegen`, :mod:`pyo2._inference` and
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING, Any
 
 from . import _abi
 from ._callbacks import forget
 from ._marshal import Marshal, write_back_flat
-from ._types import Ret, Scalar, Signature
+from ._types import CallbackT, Ret, Scalar, Signature
 
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
     from array import array
+    from typing import Any
 
 __all__ = [
     "FREE_SLOTS",
@@ -188,7 +189,8 @@ def call(state: State, sig: Signature, c: Any, args: tuple[Any, ...], trusted: b
     ``trusted``: the signature is the function's own (declared or exported),
     not inferred from these values.
     """
-    marshal = Marshal(state.name, trusted)
+    # A call with a callback releases the GIL (see below): its buffers are lent as private copies.
+    marshal = Marshal(state.name, trusted, any(isinstance(t, CallbackT) for _, t in sig.params))
     try:
         c_args = [marshal.param(t, value, pname) for (pname, t), value in zip(sig.params, args)]
     except BaseException:
@@ -223,18 +225,24 @@ def call(state: State, sig: Signature, c: Any, args: tuple[Any, ...], trusted: b
 
 #: Result slots of exported calls not in use: one per call in flight, so calls
 #: from several threads (or a finalizer that runs mid-call) never share one.
-FREE_SLOTS: list[tuple[_abi.CSlot, int]] = []
+FREE_SLOTS: list[tuple[_abi.CSlot, int, Any]] = []
 
 
-def new_slot() -> tuple[_abi.CSlot, int]:
+def new_slot() -> tuple[_abi.CSlot, int, Any]:
+    """A result slot, its address, and a ``char *`` view of its first word
+    (an owned buffer's ``ptr``): ``view[:n]`` copies ``n`` bytes Rust handed
+    over in one step (see :func:`pyo2._codegen.owned_taker`)."""
     slot = _abi.CSlot()
-    return slot, ctypes.addressof(slot)
+    return slot, ctypes.addressof(slot), _CHAR_P.from_buffer(slot)
+
+
+_CHAR_P = ctypes.POINTER(ctypes.c_char)
 
 
 def finish(
     state: State,
     status: int,
-    slot: tuple[_abi.CSlot, int],
+    slot: tuple[_abi.CSlot, int, Any],
     headers: array[int] | None,
     entries: tuple[Any, ...],
 ) -> Any:
