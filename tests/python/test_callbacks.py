@@ -94,6 +94,45 @@ def test_callback_argument_and_return_types(dll: pyo2.RustDLL) -> None:
     assert dll.call_with(lambda a, b, s: 2**64 - 1 if b else 0) == 2**64 - 1
 
 
+class _Int(int):
+    """An int subclass: converted by its value."""
+
+
+def test_callback_results_are_returned_checked(dll: pyo2.RustDLL) -> None:
+    """The trampoline returns the value for ctypes to convert: whatever ctypes
+    would wrap, truncate or refuse (only printing it) is checked first."""
+    before = live_callbacks()
+    # Scalar returns: every int in range, exactly; a bool, a float or an
+    # out-of-range int is the callable's error.
+    assert dll.call_with(lambda a, b, s: 2**64 - 2 if b else 1) == 2**64 - 1
+    assert dll.call_with(lambda a, b, s: _Int(7)) == 14
+    bads: list[tuple[object, type[Exception]]] = [(True, TypeError), (1.0, TypeError)]
+    bads += [(2**64, OverflowError), (-(2**70), OverflowError)]
+    for bad, error in bads:
+        with pytest.raises(error):
+            dll.call_with(lambda a, b, s, bad=bad: bad)
+    assert dll.map_f64([1.0, 2.0], lambda v: int(v) * 3) == [3.0, 6.0]
+    assert dll.map_f64([0.5], lambda v: _Int(2)) == [2.0]
+    with pytest.raises(OverflowError):
+        dll.map_f64([1.0], lambda v: 10**400)
+    with pytest.raises(TypeError):
+        dll.map_f64([1.0], lambda v: None)
+    # bool: True/False, or the ints 0 and 1; anything else raises.
+    assert dll.scan("xa xb", lambda i, w: 1) == 2
+    assert dll.scan("xa xb", lambda i, w: 0) == 1
+    with pytest.raises(ValueError, match="returned 2"):
+        dll.scan("xa xb", lambda i, w: 2)
+    # A () callback's result is ignored, whatever it is.
+    assert dll.watch_ref([1.0], lambda: "ignored") is False
+    # &str arguments of every length, with non-ASCII text, arrive whole.
+    for n in (0, 1, 255, 256, 257, 5000):
+        word = "x" + "é" * n
+        seen = Recorder(True)
+        assert dll.scan(f"a {word} b", seen) == 1
+        assert seen.calls == [(1, word)]
+    assert live_callbacks() == before
+
+
 def test_stored_callback_lives_until_rust_drops_it(dll: pyo2.RustDLL) -> None:
     before = live_callbacks()
     first = Recorder()

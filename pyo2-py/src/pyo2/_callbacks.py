@@ -177,9 +177,25 @@ def _converter(t: Scalar) -> Callable[[Any], Any]:
     return to_int
 
 
+#: ``(c_char * n).from_address`` for short lengths ``n`` (ctypes caches each
+#: array type forever anyway): reading ``.raw`` of one is faster than
+#: :func:`ctypes.string_at`, a foreign call.
+_CHARS: dict[int, Callable[[int], Any]] = {}
+_VIEW = _View.from_address
+
+
 def _text(address: int) -> str:
-    view = _View.from_address(address)
-    return ctypes.string_at(view.ptr, view.len).decode("utf-8") if view.len else ""
+    """The ``str`` of a ``Pyo2StrView`` at ``address``."""
+    view = _VIEW(address)
+    n = view.len
+    chars = _CHARS.get(n)
+    if chars is None:
+        if not n:
+            return ""
+        if n > 256:
+            return ctypes.string_at(view.ptr, n).decode()
+        chars = _CHARS[n] = (ctypes.c_char * n).from_address
+    return chars(view.ptr).raw.decode()  # type: ignore[no-any-return]
 
 
 def _trampoline(sig: CallbackT) -> tuple[Any, int]:
@@ -259,32 +275,74 @@ def argument(t: CallbackT, value: Any, marshal: Any, where: Any) -> int:
     return ctypes.addressof(c)
 
 
-def converter(t: CallbackT, retry: type[Exception]) -> Callable[[Any], tuple[int, int, Any, bool]]:
+#: What :func:`converter`'s function gives for one callable: ``(address of
+#: its struct, ctx, the struct's memory, stored, the free list it goes back
+#: to)``.
+Entry = tuple[int, int, "array[int]", bool, "list[Any]"]
+
+
+def converter(t: CallbackT, retry: type[Exception]) -> Callable[[Any], Entry]:
     """For the generated fast path (:mod:`pyo2._codegen`): converts a callable
-    to ``(address of its struct, ctx, the struct's memory, stored)``, or
-    raises ``retry`` for anything else (the general path explains)."""
+    to an :data:`Entry`, or raises ``retry`` for anything else (the general
+    path explains); :func:`forget_fast` takes it back when the call returns.
+
+    Structs are reused (Rust reads them during the call only, and copies a
+    stored callback's fields): each signature keeps a free list of them. A
+    scoped struct keeps its ``ctx`` too (valid during one call, so a key
+    can't be called once the call returned), so a call writes only the
+    table's entry; a stored callable gets a fresh ``ctx``, which lives
+    until Rust releases it.
+    """
     _, address = _trampoline(t)
-    stored = t.stored
-    release = _RELEASE_ADDRESS
     table = _TABLE
     keys = _KEYS
+    if t.stored:
+        release = _RELEASE_ADDRESS
+        structs: list[tuple[int, array[int]]] = []
 
-    def convert(value: Any) -> tuple[int, int, Any, bool]:
+        def convert_stored(value: Any) -> Entry:
+            if not callable(value):
+                raise retry
+            ctx = next(keys)
+            try:
+                at, memory = structs.pop()
+            except IndexError:
+                memory = array(_WORD, (address, 0, release))
+                at = memory.buffer_info()[0]
+            memory[1] = ctx
+            table[ctx] = value
+            return (at, ctx, memory, True, structs)
+
+        return convert_stored
+    free: list[Entry] = []
+
+    def convert(value: Any) -> Entry:
         if not callable(value):
             raise retry
-        ctx = next(keys)
-        memory = array(_WORD, (address, ctx, release) if stored else (address, ctx))
-        table[ctx] = value
-        return (memory.buffer_info()[0], ctx, memory, stored)
+        try:
+            entry = free.pop()
+        except IndexError:
+            ctx = next(keys)
+            memory = array(_WORD, (address, ctx))
+            entry = (memory.buffer_info()[0], ctx, memory, False, free)
+        table[entry[1]] = value
+        return entry
 
     return convert
 
 
-def forget_fast(callbacks: tuple[tuple[int, int, Any, bool], ...], sent: bool) -> None:
-    """:func:`forget` for the callbacks of the generated fast path (:func:`converter`)."""
-    for _, ctx, _, stored in callbacks:
-        if not (stored and sent):
+def forget_fast(callbacks: tuple[Entry, ...], sent: bool) -> None:
+    """:func:`forget` for the callbacks of the generated fast path (:func:`converter`),
+    whose structs go back to their free lists (each entry exactly once)."""
+    for entry in callbacks:
+        at, ctx, memory, stored, free = entry
+        if stored:
+            if not sent:
+                _TABLE.pop(ctx, None)
+            free.append((at, memory))
+        else:
             _TABLE.pop(ctx, None)
+            free.append(entry)
 
 
 def forget(callbacks: list[tuple[int, bool]], sent: bool) -> None:
