@@ -31,7 +31,7 @@ from strategies import ANY_SCALAR, VIEW_ARGS, Color, Liar
 
 import pyo2
 from pyo2 import _abi, _accelerate
-from support import run_python
+from support import library, run_python
 
 if sys.implementation.name != "cpython" or sys.version_info < (3, 10):  # pragma: no cover
     pytest.skip("the accelerator is built for CPython 3.10+ only", allow_module_level=True)
@@ -146,6 +146,124 @@ def test_it_introspects_as_the_pure_function(lib: pyo2.RustDLL) -> None:
     with pytest.raises(AttributeError):
         del fast.note
     assert fast.releases_gil  # a &str argument releases it
+
+
+# ---------------------------------------------------------------------------
+# Methods of classes (through their uniform entry, the handle as args[0]).
+
+
+def test_methods_are_accelerated(lib: pyo2.RustDLL) -> None:
+    C, T = lib.types.Counter, lib.types.Tokenizer
+    if not _accelerate.available():  # this process runs with PYO2_PURE=1
+        assert not isinstance(C.add, accel.Function)
+        return
+    for method in [C.add, C.add_slowly, T.encode]:
+        assert type(method) is accel.Method and isinstance(method, accel.Function)
+        assert type(method.__wrapped__).__name__ == "function"  # the pure method it falls back to
+    # A callback parameter: the pure method.
+    assert not isinstance(C.peek, accel.Function) and not isinstance(T.each, accel.Function)
+    assert repr(C.add) == "<pyo2 method pyo2_fixture::Counter.add(&mut self, k: i64) -> i64>"
+
+
+def test_pyo2_pure_turns_methods_off(fixture_path: Path) -> None:
+    code = (
+        "import os\n"
+        "os.environ['PYO2_PURE'] = '1'\n"
+        "import pyo2\n"
+        f"dll = pyo2.RustDLL({str(fixture_path)!r})\n"
+        "C = dll.types.Counter\n"
+        "print(type(C.add).__name__, C(2).add(3))\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["function", "5"]
+
+
+def method_pair(lib: pyo2.RustDLL, cls: str, name: str) -> tuple[Any, Any]:
+    """The accelerated method and the pure one it falls back to."""
+    method = getattr(lib.types[cls], name)
+    if not isinstance(method, accel.Function):
+        pytest.skip("methods are pure in this process (PYO2_PURE=1)")
+    return method, method.__wrapped__
+
+
+def test_methods_bind_as_functions_do(lib: pyo2.RustDLL) -> None:
+    import inspect
+
+    C = lib.types.Counter
+    fast, pure = method_pair(lib, "Counter", "add")
+    c = C(10)
+    assert c.add(1) == 11 and c.add(k=2) == 13 and C.add(c, 3) == 16  # called on the instance, the class
+    bound = c.add
+    assert bound.__self__ is c and bound.__func__ is fast and bound(4) == 20
+    assert vars(C)["add"].__get__(c, C)(k=5) == 25
+    assert fast.__get__(None, C) is fast and C.__dict__["add"] is fast
+    assert inspect.signature(fast) == inspect.signature(pure)
+    assert str(inspect.signature(bound)) == "(k: int) -> int"
+    for attr in ["__name__", "__qualname__", "__module__", "__doc__", "rust_function"]:
+        assert getattr(fast, attr) == getattr(pure, attr), attr
+    assert fast.__qualname__ == "Counter.add"
+    assert lib.types.Tokenizer.encode.__doc__.startswith("fn encode(&mut self, text: &str) -> Vec<u32>")
+
+
+def test_methods_agree_with_the_pure_path(lib: pyo2.RustDLL) -> None:
+    C, T = lib.types.Counter, lib.types.Tokenizer
+    fast, pure = method_pair(lib, "Counter", "add")
+
+    class Sub(C):  # type: ignore[misc, valid-type]
+        pass
+
+    closed = C(0)
+    closed.close()
+    forged = C(0)
+    forged._pyo2_h ^= 1 << 63  # a number no live object of this library has
+    foreign = pyo2.RustDLL(library("pyo2-fixture-b", "pyo2_fixture_b")).types.Counter(3)  # another library's
+    unset = T.__new__(T)  # no handle at all
+    selves: list[Any] = [C(1), Sub(2), closed, forged, foreign, unset, 5, None, "x", object()]
+    args: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((1,), {}),
+        ((), {"k": 2}),
+        ((True,), {}),
+        ((2**63,), {}),
+        ((1.5,), {}),
+        (("1",), {}),
+        ((), {}),
+        ((1, 2), {}),
+        ((), {"j": 1}),
+        ((1,), {"k": 1}),
+    ]
+    for s in selves:
+        for a, kw in args:
+            # Each path on its own object of the same state, where the state matters.
+            fs, ps = s, s
+            if type(s) in (C, Sub) and s is not closed and s is not forged:
+                fs, ps = type(s)(1), type(s)(1)
+            got = outcome(lambda fs=fs, a=a, kw=kw: fast(fs, *a, **kw))
+            assert got == outcome(lambda ps=ps, a=a, kw=kw: pure(ps, *a, **kw)), (s, a, kw)
+    # A Rust error: the re-entrant &mut call the pure path refuses too.
+    c = C(0)
+    seen: list[Any] = []
+
+    def reenter(v: int) -> int:
+        seen.append(outcome(lambda: c.add(1)))
+        return v
+
+    c.update(reenter)
+    assert seen[0][0] == "raised" and seen[0][1][0] is RuntimeError
+    # Text in, Vec<u32> out: the same tokens either way.
+    enc, enc_pure = method_pair(lib, "Tokenizer", "encode")
+    assert enc.__wrapped__ is enc_pure
+
+
+def test_methods_hold_no_references(lib: pyo2.RustDLL) -> None:
+    C = lib.types.Counter
+    method_pair(lib, "Counter", "add")
+    c = C(0)
+    before = sys.getrefcount(c)
+    for _ in range(1000):
+        c.add(1)
+        C.add(c, k=1)
+    assert sys.getrefcount(c) == before and c.value == 2000
 
 
 # ---------------------------------------------------------------------------

@@ -372,3 +372,16 @@ def test_method_calls_bind_like_functions(dll: pyo2.RustDLL) -> None:
     with pytest.raises(ValueError, match="closed"):
         s.add(1)
     c.close()
+
+
+def test_a_method_keeps_a_temporary_object_alive(dll: pyo2.RustDLL) -> None:
+    # `Counter(2).add(3)`: the call holds the only reference to the object;
+    # its finaliser (which closes the handle) must not run before Rust has it.
+    C = dll.types.Counter
+    drops = _drops(dll)
+    for i in range(100):
+        assert C(i).add(3) == i + 3
+        assert C(i).value == i
+        assert C.add(C(i), k=1) == i + 1
+    _collect()
+    assert _drops(dll) - drops == 300

@@ -35,7 +35,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 
 // ---------------------------------------------------------------------------
@@ -355,6 +356,11 @@ enum Param {
     /// `&[T]` / `&PyVec<T>` (`&mut` when `mutable`): an exact `list` of
     /// scalars, packed into a private buffer (written back for `&mut`).
     List { elem: Scalar, mutable: bool },
+    /// A method's `self` (`&self` / `&mut self`): an instance of exactly the
+    /// function's class whose `_pyo2_h` is an exact `int`, passed as the `u64`
+    /// handle (Rust checks it); anything else (a subclass, a closed object,
+    /// another class's) falls back, and the pure method explains.
+    Handle,
 }
 
 impl Param {
@@ -372,6 +378,7 @@ impl Param {
             });
         }
         match code {
+            "self" => Some(Param::Handle),
             "str" => Some(Param::Text { utf8: true }),
             "text" => Some(Param::Text { utf8: false }),
             _ => Scalar::parse(code).map(Param::Scalar),
@@ -641,7 +648,7 @@ unsafe fn pack(
 // uniform entry point; what pyo2 returns for it when this module is built.
 // (No doc comment: the type's `__doc__` would hide the instance's, the Rust
 // function's signature and doc, which the `__doc__` getter returns.)
-#[pyclass(frozen, module = "pyo2._accel", name = "Function")]
+#[pyclass(frozen, subclass, module = "pyo2._accel", name = "Function")]
 struct Function {
     entry: Entry,
     name: String,
@@ -654,6 +661,8 @@ struct Function {
     release_gil: bool,
     repr: String,
     attrs: Py<PyDict>,
+    /// A method's class (its `self` parameter, [`Param::Handle`]), or `None`.
+    cls: Option<Py<PyType>>,
 }
 
 impl Function {
@@ -730,6 +739,13 @@ impl Function {
                         return Ok(None);
                     }
                 }
+                Param::Handle => {
+                    // SAFETY: `obj` is valid (the caller's guarantee).
+                    let Some(handle) = (unsafe { self.handle(py, obj) }) else {
+                        return Ok(None);
+                    };
+                    cargs[i].u64 = handle;
+                }
                 Param::Text { utf8 } => {
                     // SAFETY: `obj` is alive until the call returns.
                     let Some(header) = (unsafe { text(obj, utf8) }) else {
@@ -755,7 +771,7 @@ impl Function {
             }
         }
         for (i, param) in self.params.iter().enumerate() {
-            if !matches!(param, Param::Scalar(_)) {
+            if !matches!(param, Param::Scalar(_) | Param::Handle) {
                 cargs[i].ptr = (&headers[i] as *const Header).cast();
             }
         }
@@ -1020,6 +1036,41 @@ impl Function {
         Ok(())
     }
 
+    /// The handle of `obj`, a method's `self`, if `obj` is an instance of
+    /// exactly [`Function::cls`] holding an exact `int` in `_pyo2_h` that
+    /// fits a `u64`; `None` (no exception set) to fall back.
+    ///
+    /// # Safety
+    ///
+    /// `obj` is a valid object.
+    unsafe fn handle(&self, py: Python<'_>, obj: *mut ffi::PyObject) -> Option<u64> {
+        let cls = self.cls.as_ref()?;
+        // SAFETY: `obj` is valid (the caller's guarantee); the GIL is held.
+        if unsafe { ffi::Py_TYPE(obj) } != cls.as_ptr().cast::<ffi::PyTypeObject>() {
+            return None;
+        }
+        let name = pyo3::intern!(py, "_pyo2_h");
+        // SAFETY: the GIL is held; `obj` and `name` are valid; a new
+        // reference or null with an exception set.
+        let h = unsafe { ffi::PyObject_GetAttr(obj, name.as_ptr()) };
+        if h.is_null() {
+            // SAFETY: the GIL is held.
+            unsafe { ffi::PyErr_Clear() };
+            return None;
+        }
+        // SAFETY: a new reference, released when `h` drops.
+        let h = unsafe { Bound::from_owned_ptr(py, h) };
+        let mut word = Arg { u64: 0 };
+        // SAFETY: the GIL is held; `h` is valid; `word` is 8 bytes aligned
+        // to 8; `put` takes an exact int only and leaves no exception set
+        // (`None`, a closed object's, falls back).
+        if !unsafe { Scalar::U64.put(h.as_ptr(), (&mut word as *mut Arg).cast::<u8>(), false) } {
+            return None;
+        }
+        // SAFETY: `put` wrote a `u64` at offset 0.
+        Some(unsafe { word.u64 })
+    }
+
     fn attr(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
         match self.attrs.bind(py).get_item(name)? {
             Some(value) => Ok(value.unbind()),
@@ -1036,7 +1087,7 @@ impl Function {
     /// whose parameters and return are `params` / `ret` (a wrong address or
     /// plan is undefined behaviour: only pyo2 constructs these).
     #[new]
-    #[pyo3(text_signature = None)]
+    #[pyo3(text_signature = None, signature = (entry, params, ret, names, fallback, failure, release_gil, name, repr, attrs, cls = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         entry: usize,
@@ -1049,6 +1100,7 @@ impl Function {
         name: String,
         repr: String,
         attrs: Py<PyDict>,
+        cls: Option<Py<PyType>>,
     ) -> PyResult<Function> {
         if entry == 0 {
             return Err(PyValueError::new_err("a null entry point"));
@@ -1066,6 +1118,9 @@ impl Function {
                 })
             })
             .collect::<PyResult<Box<[Param]>>>()?;
+        if cls.is_none() && params.contains(&Param::Handle) {
+            return Err(PyValueError::new_err("a `self` parameter needs the class"));
+        }
         let ret = Ret::parse(ret)
             .ok_or_else(|| PyValueError::new_err(format!("unknown return kind {ret:?}")))?;
         let names = match names {
@@ -1089,7 +1144,28 @@ impl Function {
             release_gil,
             repr,
             attrs,
+            cls,
         })
+    }
+
+    /// A method (made with `cls`) binds to an instance as a Python
+    /// function does; anything else is itself wherever it is read from.
+    fn __get__(
+        slf: Bound<'_, Self>,
+        obj: Option<Bound<'_, PyAny>>,
+        _owner: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        match obj {
+            Some(obj) if slf.get().cls.is_some() && !obj.is_none() => {
+                static METHOD_TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+                let method_type = METHOD_TYPE.get_or_try_init(py, || {
+                    py.import("types")?.getattr("MethodType").map(Bound::unbind)
+                })?;
+                Ok(method_type.call1(py, (slf, obj))?)
+            }
+            _ => Ok(slf.into_any().unbind()),
+        }
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -1187,6 +1263,9 @@ impl Function {
         visit.call(&self.fallback)?;
         visit.call(&self.failure)?;
         visit.call(&self.attrs)?;
+        if let Some(cls) = &self.cls {
+            visit.call(cls)?;
+        }
         Ok(())
     }
 }
@@ -1200,10 +1279,48 @@ fn release_gil_always() {
     RELEASE_ALWAYS.store(true, Ordering::Relaxed);
 }
 
+/// `Method`: a subclass of [`Function`] flagged `Py_TPFLAGS_METHOD_DESCRIPTOR`
+/// (which a `#[pyclass]` can't set), for a class's methods. CPython then
+/// calls `obj.method(args)` as `method(obj, args)` without binding a method
+/// object first, as it does for a Python function; reading `obj.method`
+/// still binds (`Function::__get__`).
+fn method_type(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let base = py.get_type::<Function>();
+    let bases = PyTuple::new(py, [&base])?;
+    // No slot of its own: everything (its size, new, call, get, dealloc,
+    // traverse) is Function's.
+    let mut slots = [ffi::PyType_Slot {
+        slot: 0,
+        pfunc: ptr::null_mut(),
+    }];
+    let mut spec = ffi::PyType_Spec {
+        name: c"pyo2._accel.Method".as_ptr(),
+        basicsize: 0,
+        itemsize: 0,
+        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_METHOD_DESCRIPTOR) as std::ffi::c_uint,
+        slots: slots.as_mut_ptr(),
+    };
+    // SAFETY: the GIL is held; `spec` and `slots` are valid for the call
+    // (CPython copies the slots; the name is a 'static C string); `bases`
+    // is a tuple of one type that allows subclasses. A new reference or
+    // null with an exception set.
+    let method = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyType_FromSpecWithBases(&mut spec, bases.as_ptr()))?
+    };
+    // The new type's own `__doc__` (None) and `__module__` would hide
+    // Function's getters of the instance's: use those.
+    let inherited = base.getattr("__dict__")?;
+    for name in ["__doc__", "__module__"] {
+        method.setattr(name, inherited.get_item(name)?)?;
+    }
+    Ok(method)
+}
+
 /// pyo2's compiled accelerator (see `pyo2._accelerate`).
 #[pymodule]
 fn _accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Function>()?;
+    m.add("Method", method_type(m.py())?)?;
     m.add_function(wrap_pyfunction!(release_gil_always, m)?)?;
     m.add("MAX_PARAMS", MAX_PARAMS)?;
     Ok(())

@@ -29,14 +29,15 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
 from . import _abi
 from ._errors import RustError
-from ._types import U8, Owned, Ret, Scalar, Signature, VecRef
+from ._types import U8, Handle, Owned, Ret, Scalar, Signature, VecRef
 
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["ENTRY_PREFIX", "accelerate", "available", "entry_address", "plan"]
 
@@ -141,8 +142,10 @@ def _failure(name: str, ret: Ret) -> Callable[[int, int], tuple[BaseException, b
     return failure
 
 
-def _repr(module: str, sig: Signature) -> str:
-    library = module.rpartition(".")[2]
+def _repr(module: str, sig: Signature, cls: type | None = None) -> str:
+    library = str(module).rpartition(".")[2]
+    if cls is not None:
+        return f"<pyo2 method {library}::{cls.__name__}.{str(sig)[3:]}>"
     return f"<pyo2 function {library}::{str(sig)[3:]}>"
 
 
@@ -154,6 +157,7 @@ def accelerate(
     *,
     module: Any = None,
     address: int | None = None,
+    method: tuple[type, str, str] | None = None,
 ) -> Any:
     """The accelerated function for ``sig`` (falling back to ``pure``, whose
     attributes it takes, ``__wrapped__`` being ``pure``), or ``None`` to keep ``pure``.
@@ -168,6 +172,12 @@ def accelerate(
     ``module``: the accelerator module (by default the one this process
     uses, none with ``PYO2_PURE=1``; the tests pass it). ``address``: the
     typed symbol's, which must be the library's symbol ``sig.name``.
+
+    ``method``: ``(cls, symbol, label)`` for a method of the class ``cls``
+    (``pyo2._objects``): its first parameter is ``self``, an instance of
+    exactly ``cls`` whose handle the accelerator passes (any other ``self``
+    goes to ``pure``); the entry point is ``symbol``'s, messages name
+    ``label``. The result is a ``Method``, which binds as a Python function.
     """
     if module is None:
         module = _accel
@@ -176,25 +186,31 @@ def accelerate(
     planned = plan(sig, module.MAX_PARAMS)
     if planned is None:
         return None
-    entry = entry_address(dll, sig.name, address)
+    symbol, label = (sig.name, sig.name) if method is None else (method[1], method[2])
+    entry = entry_address(dll, symbol, address)
     if entry is None:
         return None
     params, ret = planned
+    if method is not None:
+        if not sig.params or not isinstance(sig.params[0][1], Handle):
+            return None
+        params[0] = "self"
     assert isinstance(sig.ret, Ret)
     attrs = dict(pure.__dict__)
     for key in ("__name__", "__qualname__", "__module__", "__doc__"):
         attrs[key] = getattr(pure, key)
     attrs["__wrapped__"] = pure
     release = any(not isinstance(t, Scalar) for _, t in sig.params)
-    return module.Function(
+    return (module.Function if method is None else module.Method)(
         entry,
         params,
         ret,
         names,
         pure,
-        _failure(sig.name, sig.ret),
+        _failure(label, sig.ret),
         release,
-        sig.name,
-        _repr(pure.__module__, sig),
+        label,
+        _repr(pure.__module__, sig, None if method is None else method[0]),
         attrs,
+        None if method is None else method[0],
     )

@@ -111,7 +111,11 @@ def source(sig: Signature, method: bool = False) -> str:
         if method:
             # A method of a class (pyo2._objects): `self` is an instance, and
             # the rest of the function sees its handle (a u64) in its place.
+            # `_pyo2_o` keeps the instance alive until the call returns (it
+            # may be the last reference, as in `Counter(2).add(3)`: its
+            # finaliser would close the handle before Rust sees it).
             lines += [
+                "    _pyo2_o = self",
                 "    if _pyo2_type(self) is not _pyo2_cls or self._pyo2_h is None:",
                 "        self = _pyo2_handle(_pyo2_cls, self, _pyo2_what)",
                 "    else:",

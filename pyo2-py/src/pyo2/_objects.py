@@ -28,12 +28,15 @@ from __future__ import annotations
 import atexit
 import ctypes
 import itertools
-from typing import Any, Callable
 
 from . import _abi
 from ._errors import Pyo2Error
 from ._runtime import FREE_SLOTS, new_slot
 from ._types import IterT, Ret, Scalar
+
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 __all__ = [
     "CLASS_PREFIX",
@@ -172,19 +175,27 @@ def _handle(cls: type, self: Any, what: str) -> int:
     return handle
 
 
-def _method(cls: Any, name: str, fn: Any, address: int) -> Callable[..., Any]:
+def _method(dll: Any, cls: Any, name: str, fn: Any, address: int, *, symbol: str) -> Callable[..., Any]:
     what = f"{cls.__name__}.{name}()"
+    from ._accelerate import accelerate
     from ._codegen import _usable, generate
     from ._runtime import State
 
     sig = fn.signature
-    if _usable([n for n, _ in sig.params]):
+    names = [n for n, _ in sig.params]
+    if _usable(names):
         # The Rust function's own generated function (its fast paths), with
         # `self` turned into the handle first: one Python call per method call.
-        state = State(f"{cls.__name__}.{name}", address, sig)
+        label = f"{cls.__name__}.{name}"
+        state = State(label, address, sig)
         helpers = {"_pyo2_cls": cls, "_pyo2_handle": _handle, "_pyo2_what": what}
         generated: Callable[..., Any] = generate(state, sig, method=helpers)
-        return generated
+        generated.__module__ = fn.__module__
+        # The compiled accelerator, when built and the library has the
+        # method's uniform entry: it passes the handle of an open instance of
+        # exactly `cls` itself, and hands anything else to `generated`.
+        fast = accelerate(dll, sig, generated, names, address=address, method=(cls, symbol, label))
+        return generated if fast is None else fast
 
     def method(self: Any, /, *args: Any, **kwargs: Any) -> Any:
         if type(self) is not cls:
@@ -297,8 +308,10 @@ def load_class(dll: Any, cdll: Any, path: str, name: str) -> type | None:
             _as_method(init, fn, "__init__", f"{name}.__init__", constructor=True)
             cls.__init__ = init
         elif kind == "method":
-            method = _method(cls, pyname, fn, address)
-            _as_method(method, fn, pyname, qualname)
+            method = _method(dll, cls, pyname, fn, address, symbol=symbol)
+            pure = getattr(method, "__wrapped__", None)  # the accelerated method's fallback
+            for m in (method,) if pure is None else (pure, method):
+                _as_method(m, fn, pyname, qualname)
             setattr(cls, pyname, method)
         elif kind == "getter":
             setattr(cls, pyname, _getter(cls, pyname, fn))
