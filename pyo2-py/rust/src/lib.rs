@@ -203,7 +203,7 @@ impl Scalar {
                     if ffi::PyLong_CheckExact(obj) == 0 {
                         return false;
                     }
-                    let v = ffi::PyLong_AsUnsignedLongLong(obj);
+                    let v = as_u64(obj);
                     if v == u64::MAX && !ffi::PyErr_Occurred().is_null() {
                         ffi::PyErr_Clear();
                         return false;
@@ -214,7 +214,7 @@ impl Scalar {
                     if ffi::PyLong_CheckExact(obj) == 0 {
                         return false;
                     }
-                    let v = ffi::PyLong_AsLongLong(obj);
+                    let v = as_i64(obj);
                     if v == -1 && !ffi::PyErr_Occurred().is_null() {
                         ffi::PyErr_Clear();
                         return false;
@@ -322,6 +322,42 @@ impl Scalar {
             unsafe { ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, item) };
         }
         Ok(list)
+    }
+}
+
+/// `PyLong_AsUnsignedLongLong`, through `PyLong_AsUnsignedLong` where a
+/// C `long` has 64 bits: the same value and errors, but CPython (3.11)
+/// converts an int of more than one digit (a handle, any value from 2^30)
+/// with a loop over its digits instead of a generic byte conversion.
+///
+/// # Safety
+///
+/// The GIL is held; `obj` is a valid `int`.
+unsafe fn as_u64(obj: *mut ffi::PyObject) -> u64 {
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        if size_of::<std::ffi::c_ulong>() == 8 {
+            ffi::PyLong_AsUnsignedLong(obj) as u64
+        } else {
+            ffi::PyLong_AsUnsignedLongLong(obj)
+        }
+    }
+}
+
+/// `PyLong_AsLongLong`, through `PyLong_AsLong` where a C `long` has 64
+/// bits (see [`as_u64`]).
+///
+/// # Safety
+///
+/// The GIL is held; `obj` is a valid `int`.
+unsafe fn as_i64(obj: *mut ffi::PyObject) -> i64 {
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        if size_of::<std::ffi::c_long>() == 8 {
+            ffi::PyLong_AsLong(obj) as i64
+        } else {
+            ffi::PyLong_AsLongLong(obj)
+        }
     }
 }
 
