@@ -32,15 +32,42 @@ module; it uses :mod:`pyo2._runtime`, :mod:`pyo2._marshal`,
 from __future__ import annotations
 
 import ctypes
+import struct
 from array import array
 
+from ._abi import _DROP, _DROPS
 from ._callbacks import converter as callback_converter
 from ._callbacks import forget_fast
 from ._convert import text
 from ._marshal import WORD, _Retry, lend_bytes, pack, write_back_flat
-from ._runtime import FREE_SLOTS, MISSING, State, arity, finish, general, keywords, new_slot
+from ._runtime import (
+    FREE_SLOTS,
+    MISSING,
+    State,
+    arity,
+    finish,
+    finish_records,
+    general,
+    held,
+    keywords,
+    new_slot,
+)
 from ._signature import python_name
-from ._types import HEADER_SIZE, U8, CallbackT, IterT, ORet, Owned, Ret, Scalar, Signature, VecRef
+from ._types import (
+    BOOL,
+    HEADER_SIZE,
+    U8,
+    CallbackT,
+    IterT,
+    ORec,
+    ORet,
+    Owned,
+    Ret,
+    Rich,
+    Scalar,
+    Signature,
+    VecRef,
+)
 
 TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
@@ -136,6 +163,8 @@ def source(sig: Signature, method: bool = False) -> str:
         lines += _scalar_fast_path(sig, names)
     elif all(_flat(t) for _, t in sig.params):
         lines += _flat_fast_path(sig, names)
+    elif _record_call(sig):
+        lines += _record_fast_path(sig, names)
     lines += [
         f"    if {missing}:",
         f"        _pyo2_arity(_pyo2_state, {args}, _pyo2_extra)",
@@ -151,6 +180,26 @@ def _owned(ret: Scalar | Ret | None) -> bool:
 def _flat(t: object) -> bool:
     """A scalar, a view of scalars (a flat list, a str or bytes) or a callback."""
     return isinstance(t, (Scalar, CallbackT)) or (isinstance(t, VecRef) and isinstance(t.elem, Scalar))
+
+
+def _record_slice(t: object) -> bool:
+    """A ``&[P]`` / ``&mut [P]`` of a plain record."""
+    return (
+        isinstance(t, Rich)
+        and t.mode in ("slice", "mslice")
+        and isinstance(t.t, ORec)
+        and bool(t.t.record.plain)
+    )
+
+
+def _record_call(sig: Signature) -> bool:
+    """An exported function of scalars and one slice of plain records,
+    returning a scalar or ``()``: :func:`_record_fast_path` takes it."""
+    ret = sig.ret
+    if not isinstance(ret, Ret) or not (ret.value is None or isinstance(ret.value, Scalar)):
+        return False
+    slices = [t for _, t in sig.params if _record_slice(t)]
+    return len(slices) == 1 and all(isinstance(t, Scalar) or _record_slice(t) for _, t in sig.params)
 
 
 def _test(sig: Signature) -> str:
@@ -179,7 +228,7 @@ def _scalar_fast_path(sig: Signature, names: list[str]) -> list[str]:
         "            _pyo2_s = _pyo2_pop()",
         "        except _pyo2_IndexError:",
         "            _pyo2_s = _pyo2_new_slot()",
-        "        _pyo2_so, _pyo2_sa = _pyo2_s",
+        "        _pyo2_so, _pyo2_sa, _pyo2_sv = _pyo2_s",
         "        try:",
         f"            _pyo2_st = _pyo2_c({params}{comma}_pyo2_sa)",
         "        except _pyo2_ArgumentError:",
@@ -262,13 +311,130 @@ def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
         *([f"                _pyo2_forget({callbacks}, False)"] if cbs else []),
         "            else:",
         *([f"                _pyo2_forget({callbacks}, True)"] if cbs else []),
+        *_ok_tail(sig.ret, back and f"_pyo2_back(_pyo2_state.name, _pyo2_h, {entries})"),
         f"                return _pyo2_finish(_pyo2_state, _pyo2_st, _pyo2_s, {headers}, {entries})",
     ]
 
 
+def _ok_tail(ret: Ret, back: str) -> list[str]:
+    """What a flat fast call returns when Rust returned ``Ok`` (status 0), as
+    :func:`pyo2._abi.settle` would (the value read and its buffer freed, then
+    the write-back ``back``, if any), read straight from the slot: a scalar
+    by its field, an owned ``String``/``Vec`` of scalars by :func:`owned_taker`.
+    Anything else (another status, a record, an iterator) takes
+    :func:`pyo2._runtime.finish`."""
+    value = ret.value
+    if value is None or isinstance(value, Scalar):
+        read = "None" if value is None else f"_pyo2_s[0].{value.name}"
+        return [
+            "                if not _pyo2_st:",
+            f"                    _pyo2_v = {read}",
+            "                    _pyo2_push(_pyo2_s)",
+            *([f"                    {back}"] if back else []),
+            "                    return _pyo2_v",
+        ]
+    if isinstance(value, Owned) and not back:
+        return ["                if not _pyo2_st:", "                    return _pyo2_take(_pyo2_s)"]
+    return []
+
+
+def owned_taker(owned: Owned) -> Callable[[tuple[Any, int, Any]], Any]:
+    """Reads the ``String`` / ``Vec<u8>`` / ``Vec<scalar>`` Rust handed over in
+    the slot ``(slot, address, char view)`` (see :func:`pyo2._runtime.new_slot`)
+    as :func:`pyo2._abi.outcome` does, with one copy: ``view[:n]``, then
+    ``decode`` or a typed ``memoryview``; frees it with its ``drop`` and puts
+    the slot back on the free list, whatever happens."""
+    unpack = _OWNED_BUF.unpack_from
+    drops = _DROPS
+    push = FREE_SLOTS.append
+    if owned.text:
+
+        def take(s: tuple[Any, int, Any]) -> Any:
+            try:
+                _, n, _, drop = unpack(s[0])
+                return s[2][:n].decode("utf-8") if n else ""
+            finally:
+                _drop(drops, drop, s[1])
+                push(s)
+
+    elif owned.elem is U8:
+
+        def take(s: tuple[Any, int, Any]) -> Any:
+            try:
+                _, n, _, drop = unpack(s[0])
+                return s[2][:n] if n else b""
+            finally:
+                _drop(drops, drop, s[1])
+                push(s)
+
+    else:
+        elem = owned.elem
+        assert isinstance(elem, Scalar)
+        size = elem.size
+        code = "?" if elem is BOOL else elem.code
+
+        def take(s: tuple[Any, int, Any]) -> Any:
+            try:
+                _, n, _, drop = unpack(s[0])
+                return memoryview(s[2][: n * size]).cast(code).tolist() if n else []  # type: ignore[call-overload]
+            finally:
+                _drop(drops, drop, s[1])
+                push(s)
+
+    return take
+
+
+def _drop(drops: dict[int, Any], drop: int | None, address: int) -> None:
+    """Call an owned buffer's ``drop`` (at ``address``), as :func:`pyo2._abi._free` does."""
+    if drop:
+        fn = drops.get(drop)
+        if fn is None:
+            fn = drops[drop] = _DROP(drop)
+        fn(address)
+
+
+#: ``pyo2::abi::OwnedBuf``: ``{ptr, len, cap, drop}``, read in one step.
+_OWNED_BUF = struct.Struct("PNNP")
+
+
+def _record_fast_path(sig: Signature, names: list[str]) -> list[str]:
+    """Scalars plus one slice of plain records: a list of records packed at C
+    speed or a numpy structured array lent in place, by ``_pyo2_in{i}`` (see
+    :func:`pyo2._records.fast_slice`), which raises :class:`_Retry` for
+    anything else (the general path then handles and explains it). The
+    converter says whether the call must keep the GIL (an array lent in
+    place); the write-back is the general path's
+    (:func:`pyo2._runtime.finish_records`).
+    """
+    i, name = next((i, n) for i, ((_, t), n) in enumerate(zip(sig.params, names)) if _record_slice(t))
+    c_args = ["_pyo2_r[0]" if k == i else n for k, n in enumerate(names)]
+    return [
+        f"    if {_test(sig)}:",
+        "        try:",
+        f"            _pyo2_r = _pyo2_in{i}({name})",
+        "        except _pyo2_Retry:",
+        "            pass",
+        "        else:",
+        "            try:",
+        "                _pyo2_s = _pyo2_pop()",
+        "            except _pyo2_IndexError:",
+        "                _pyo2_s = _pyo2_new_slot()",
+        "            _pyo2_cc = _pyo2_held(_pyo2_state) if _pyo2_r[1] else _pyo2_c",
+        "            try:",
+        f"                _pyo2_st = _pyo2_cc({', '.join([*c_args, '_pyo2_s[1]'])})",
+        "            except _pyo2_ArgumentError:",
+        "                _pyo2_push(_pyo2_s)",
+        "            else:",
+        "                return _pyo2_rfinish(_pyo2_state, _pyo2_st, _pyo2_s, _pyo2_r)",
+    ]
+
+
 def _converters(sig: Signature) -> dict[str, Any]:
-    """``_pyo2_in{i}`` and ``_pyo2_e{i}`` for each view parameter of the flat fast path."""
+    """``_pyo2_in{i}`` and ``_pyo2_e{i}`` for each view parameter of the flat
+    fast path, and ``_pyo2_take`` for an owned ``String`` / ``Vec`` result."""
     out: dict[str, Any] = {}
+    if isinstance(sig.ret, Ret) and isinstance(sig.ret.value, Owned):
+        out["_pyo2_take"] = owned_taker(sig.ret.value)
     for i, (_, t) in enumerate(sig.params):
         if isinstance(t, VecRef) and isinstance(t.elem, Scalar):
             lent = t.elem is U8 and not t.mutable
@@ -276,6 +442,11 @@ def _converters(sig: Signature) -> dict[str, Any]:
             out[f"_pyo2_e{i}"] = t.elem
         elif isinstance(t, CallbackT):
             out[f"_pyo2_in{i}"] = callback_converter(t, _Retry)
+        elif _record_slice(t) and _record_call(sig):
+            from ._records import fast_slice
+
+            assert isinstance(t, Rich)
+            out[f"_pyo2_in{i}"] = fast_slice(t.t.record, t.mode == "mslice", sig.name, _Retry)
     return out
 
 
@@ -358,6 +529,8 @@ _HELPERS: dict[str, Any] = {
     "_pyo2_arity": arity,
     "_pyo2_keywords": keywords,
     "_pyo2_forget": forget_fast,
+    "_pyo2_held": held,
+    "_pyo2_rfinish": finish_records,
 }
 
 

@@ -27,6 +27,7 @@ import math
 import operator
 import struct
 import sys
+from array import array
 from collections import deque
 from itertools import chain, compress, repeat, starmap
 from types import GetSetDescriptorType, MemberDescriptorType
@@ -733,7 +734,46 @@ _OBJECT_SETATTR = object.__dict__["__setattr__"]
 _CLASS_VALUES = (int, float, bool, str, bytes, type(None))
 
 
+#: :func:`_plain_class`'s answers, by ``id`` of the class (no metaclass'
+#: ``__hash__`` runs): ``(cls, names, mro, gets, watched, prints, answer)``:
+#: ``gets`` reads the namespace of each class of the MRO but ``object`` (a
+#: live view), ``prints`` what each held under the ``watched`` names (the
+#: fields and the attribute-access names) when the answer was found.
+#: Bounded, as classes come and go.
+_PLAIN: dict[int, tuple[Any, ...]] = {}
+_PLAIN_MAX = 64
+_ACCESS = ("__dict__", "__getattribute__", "__setattr__", "__getattr__")
+
+
 def _plain_class(cls: type, names: tuple[str, ...]) -> bool:
+    """:func:`_plain_class_now`, remembered per class while its MRO and what
+    its classes hold under the names it reads stay the same (compared by
+    identity, at C speed: a class changed since, say a field made a
+    property, is judged again)."""
+    hit = _PLAIN.get(id(cls))
+    if hit is not None and hit[0] is cls and hit[1] == names and _TYPE_MRO(cls) is hit[2]:
+        watched = hit[4]
+        is_ = operator.is_
+        for get, held in zip(hit[3], hit[5]):
+            if not all(map(is_, map(get, watched), held)):
+                break
+        else:
+            found: bool = hit[6]
+            return found
+    answer = _plain_class_now(cls, names)
+    try:
+        mro = _TYPE_MRO(cls)
+        gets = [_TYPE_DICT(b).get for b in mro if b is not object]
+    except (TypeError, AttributeError):  # pragma: no cover - not a class
+        return answer
+    watched = (*names, *_ACCESS)
+    if len(_PLAIN) >= _PLAIN_MAX:
+        _PLAIN.clear()
+    _PLAIN[id(cls)] = (cls, names, mro, gets, watched, [tuple(map(get, watched)) for get in gets], answer)
+    return answer
+
+
+def _plain_class_now(cls: type, names: tuple[str, ...]) -> bool:
     """Whether reading and setting ``names`` on an instance of ``cls`` runs no Python code and
     can't fail once read.
 
@@ -823,6 +863,80 @@ def _uniform_rows(
     except Exception:  # a missing field (or a slot of another class): named item by item
         return None
     return kind, (got if width > 1 else list(zip(got)))
+
+
+#: On PyPy buffers are lent as private copies (see ``pyo2._marshal``): no
+#: array is lent in place by :func:`fast_slice` there.
+_IN_PLACE = sys.implementation.name == "cpython"
+#: The :mod:`array` code of a ``size_t`` (a ``PyVec`` header's two words).
+_WORD = "L" if array("L").itemsize == ctypes.sizeof(ctypes.c_size_t) else "Q"
+
+
+def fast_slice(
+    rec: RecordType, mutable: bool, function: str, retry: type[Exception]
+) -> Callable[[Any], tuple[Any, ...]]:
+    """The converter of a generated fast path for a ``&[P]`` / ``&mut [P]``
+    (``mutable``) of the plain record ``rec``, the function's only parameter
+    that is not a scalar (see :func:`pyo2._codegen._record_fast_path`).
+
+    It takes what the general path takes the same way with nothing to
+    explain, and gives ``(address of the header, keep the GIL, what to keep
+    alive, RecordBack or None)``:
+
+    - an exact ``list`` of one type of records that :func:`_uniform_rows`
+      reads at C speed and :func:`_pack_rows` packs (for ``&mut``: each
+      object once), copied; a ``&mut`` one is written back by the general
+      path's :class:`RecordBack`;
+    - an exact ``numpy.ndarray`` of the record's dtype, 1-D, C-contiguous,
+      aligned, writable for ``&mut`` and of a record without ``bool``
+      fields, lent in place (the call keeps the GIL).
+
+    Anything else (an empty list too) raises ``retry``: the general path
+    handles it, and names what is wrong.
+    """
+    is_ = operator.is_
+
+    def convert(value: Any) -> tuple[Any, ...]:
+        cls = type(value)
+        if cls is list:
+            items = list.copy(value)
+            n = len(items)
+            fast = _uniform_rows(rec, items, mutable) if n else None
+            if fast is None or (mutable and len(dict.fromkeys(map(id, items))) != n):
+                raise retry
+            try:
+                data = _pack_rows(rec, fast[1])
+            except (struct.error, TypeError, OverflowError, ValueError):
+                raise retry from None
+            if list.__len__(value) != n or not all(map(is_, list.copy(value), items)):
+                raise retry  # changed meanwhile (another thread): the general path explains
+            buf = (ctypes.c_char * len(data)).from_buffer_copy(data)
+            header = array(_WORD, (ctypes.addressof(buf), n))
+            back = RecordBack(function, rec, buf, data, items, value, [], fast) if mutable else None
+            return (header.buffer_info()[0], False, (header, buf), back)
+        numpy = sys.modules.get("numpy")
+        dtype = rec._dtype
+        if (
+            numpy is None
+            or cls is not numpy.ndarray
+            or dtype is None
+            or rec.bools
+            or not _IN_PLACE
+            or value.dtype != dtype
+            or value.ndim != 1
+        ):
+            raise retry
+        flags = value.flags
+        n = len(value)
+        if not n or not flags.c_contiguous or (mutable and not flags.writeable):
+            raise retry
+        start = value.ctypes.data
+        if start % rec.align:
+            raise retry
+        header = array(_WORD, (start, n))
+        return (header.buffer_info()[0], True, (header, value), None)
+
+    return convert
 
 
 def _pack_rows(rec: RecordType, rows: list[tuple[Any, ...]]) -> bytes:
@@ -1169,6 +1283,10 @@ class RecordBack:
         self.container = container
         self.snaps = snaps
         self.uniform = uniform
+
+    def write(self) -> None:
+        """The write-back of this list alone (a fast call's: see :func:`fast_slice`)."""
+        apply_records(self.function, self.prepare())
 
     def prepare(self) -> list[tuple[Any, str, str, Any]]:
         """The assignments to make (``(obj, kind, field, value)``, or a

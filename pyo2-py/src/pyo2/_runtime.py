@@ -158,7 +158,7 @@ def holding_gil(address: int, sig: Signature) -> Any:
 class State:
     """What one Python function needs at call time."""
 
-    __slots__ = ("address", "c", "inferred", "name", "shapes", "sig")
+    __slots__ = ("address", "c", "copies", "held", "inferred", "name", "shapes", "sig")
 
     def __init__(self, name: str, address: int, sig: Signature | None) -> None:
         self.name = name
@@ -170,6 +170,11 @@ class State:
         self.inferred: dict[Signature, Any] = {}
         #: Inferred calls of a simple shape → their generated function.
         self.shapes: dict[tuple[Any, ...], Any] = {}
+        #: Whether the signature takes a callback: a call then can't keep the
+        #: GIL, and its buffers are lent as private copies (see :func:`call`).
+        self.copies = sig is not None and any(isinstance(t, CallbackT) for _, t in sig.params)
+        #: :func:`holding_gil` for the signature, once a call needed it.
+        self.held: Any = None
 
 
 # ---------------------------------------------------------------------------
@@ -190,7 +195,9 @@ def call(state: State, sig: Signature, c: Any, args: tuple[Any, ...], trusted: b
     not inferred from these values.
     """
     # A call with a callback releases the GIL (see below): its buffers are lent as private copies.
-    marshal = Marshal(state.name, trusted, any(isinstance(t, CallbackT) for _, t in sig.params))
+    own = sig is state.sig
+    copies = state.copies if own else any(isinstance(t, CallbackT) for _, t in sig.params)
+    marshal = Marshal(state.name, trusted, copies)
     try:
         c_args = [marshal.param(t, value, pname) for (pname, t), value in zip(sig.params, args)]
     except BaseException:
@@ -210,7 +217,8 @@ def call(state: State, sig: Signature, c: Any, args: tuple[Any, ...], trusted: b
         # With a callback, Python code runs during the call anyway, and a Rust
         # thread calling it needs the GIL: holding it would deadlock.
         if marshal.in_place and not marshal.callbacks:
-            c = holding_gil(state.address, sig)
+            # held(): found once per function (the lookup hashes the signature).
+            c = held(state) if own else holding_gil(state.address, sig)
         result = c(*marshal.c_args(c_args))
         if slot is not None:
             return _abi.settle(state.name, result, ret, slot, marshal.write_back)  # type: ignore[arg-type]
@@ -237,6 +245,32 @@ def new_slot() -> tuple[_abi.CSlot, int, Any]:
 
 
 _CHAR_P = ctypes.POINTER(ctypes.c_char)
+
+
+def held(state: State) -> Any:
+    """:func:`holding_gil` for the function's own signature, found once."""
+    function = state.held
+    if function is None:
+        assert state.sig is not None
+        function = state.held = holding_gil(state.address, state.sig)
+    return function
+
+
+def finish_records(
+    state: State, status: int, slot: tuple[_abi.CSlot, int, Any], lent: tuple[Any, ...]
+) -> Any:
+    """The end of a fast call with a slice of records (see
+    :func:`pyo2._codegen._record_fast_path`): the result, and for a ``&mut``
+    list of records (``lent[3]``, a :class:`pyo2._records.RecordBack`) the
+    general path's write-back, by :func:`pyo2._abi.settle`'s rule; then the
+    slot back to the free list."""
+    sig = state.sig
+    assert sig is not None and isinstance(sig.ret, Ret)
+    back = lent[3]
+    try:
+        return _abi.settle(state.name, status, sig.ret, slot[0], None if back is None else back.write)
+    finally:
+        FREE_SLOTS.append(slot)
 
 
 def finish(
