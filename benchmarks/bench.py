@@ -480,6 +480,45 @@ def import_and_load(repeats: int) -> list[Row]:
     return rows
 
 
+#: The label of the fresh-process rows (see :func:`fresh_process`).
+FRESH = "sum list[int] n=100,000, fresh process"
+
+
+def fresh_process(repeats: int) -> list[Row]:
+    """The sum of a 100k list in fresh interpreters: the best of the first 3
+    calls, the median over ``repeats`` interpreters. A long timed loop in one
+    process hides what a new process pays (its allocator not yet holding
+    large blocks), which conversions that allocate more pay more of."""
+    code = (
+        f"import sys, time, random; sys.path.insert(0, {str(HERE)!r}); import bench\n"
+        "impl = sys.argv[1]\n"
+        "fns = bench.hand_ctypes() if impl == 'ctypes (hand)' else bench.pyo3() if impl == 'PyO3' "
+        "else bench.pyo2_impls()[impl]\n"
+        "fn = fns['sum']\n"
+        "data = [random.randrange(bench.MODULUS) for _ in range(100_000)]\n"
+        "times = []\n"
+        "for _ in range(3):\n"
+        "    t = time.perf_counter(); fn(data); times.append(time.perf_counter() - t)\n"
+        "print(min(times))\n"
+    )
+    rows = []
+    for impl in ("ctypes (hand)", "PyO3", "pyo2 declared", "pyo2 exported", "pyo2 exported, pure"):
+        times = []
+        for _ in range(repeats):
+            out = subprocess.run(
+                [sys.executable, "-c", code, impl], capture_output=True, text=True, check=False
+            )
+            if out.returncode:
+                print(
+                    f"({impl}: fresh-process row unavailable: {out.stderr.strip()[-200:]})", file=sys.stderr
+                )
+                break
+            times.append(float(out.stdout))
+        if times:
+            rows.append(Row(FRESH, impl, statistics.median(times), 100_000))
+    return rows
+
+
 def call(fn: Callable[..., Any] | Attr, args: tuple[Any, ...]) -> Any:
     return getattr(fn.target, fn.name)(*args) if isinstance(fn, Attr) else fn(*args)
 
@@ -602,6 +641,8 @@ def main() -> None:
                 seconds = per_call(fn, impl_args, budget)
             results.append(Row(label, impl, seconds, n))
         print(f"  measured {label}", file=sys.stderr)
+    if selected(FRESH):
+        results += fresh_process(3 if args.quick else 9)
     if selected("import + load library"):
         results += import_and_load(3 if args.quick else 11)
     report(results, args.markdown)
@@ -729,6 +770,24 @@ def accelerator_goals(t: dict[tuple[str, str], float]) -> list[tuple[str, float,
         if (w, impl) in t and (w, "PyO3") in t:
             mine, theirs = t[(w, impl)] or 0.0, t[(w, "PyO3")] or 1.0
             checks.append((f"{w}: {impl} <= {limit}x PyO3", mine / theirs, limit))
+    # The pure-Python path ("pyo2 exported, pure"; PYO2_PURE=1) against hand ctypes.
+    pure = "pyo2 exported, pure"
+    for w, limit in [
+        ("add(i64, i64)", 1.0),
+        ("sum list[int] n=10", 1.1),
+        ("sum list[int] n=100,000", 0.7),
+        (FRESH, 0.7),
+        ("x2 in place list[int] n=100,000", 1.0),
+    ]:
+        if (w, pure) in t and (w, "ctypes (hand)") in t:
+            mine, theirs = t[(w, pure)] or 0.0, t[(w, "ctypes (hand)")] or 1.0
+            checks.append((f"{w}: {pure} <= {limit}x ctypes", mine / theirs, limit))
+    if ("nested 1000x100 sum", "pyo2 inferred") in t:
+        ns = t[("nested 1000x100 sum", "pyo2 inferred")] / 100_000 * 1e9
+        checks.append(("nested: pyo2 inferred <= 25 ns/element", ns, 25.0))
+    if ("import + load library", PYO2 + " exported") in t:
+        load = t[("import + load library", PYO2 + " exported")] * 1000
+        checks.append(("import pyo2 + load a library < 20 ms", load, 20.0))
     return checks
 
 

@@ -17,7 +17,6 @@ Every attribute of a ``RustDLL`` may be a library function (one named
 
 from ._dll import RustDLL, declare, library_path, reload, types
 from ._errors import Pyo2Error, RustError, RustPanic, SignatureError
-from ._protocol import RustFunction
 from ._signature import parse_signature
 from ._types import Signature
 
@@ -38,7 +37,26 @@ __all__ = [
 
 __version__ = "0.2.0"
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._protocol import RustFunction
+del TYPE_CHECKING  # not a name of pyo2's
+
 # The public API has one home: report every name as pyo2's, not a private module's.
 for _name in __all__:
-    globals()[_name].__module__ = __name__
+    if _name != "RustFunction":
+        globals()[_name].__module__ = __name__
 del _name
+
+
+def __getattr__(name: str) -> "Any":
+    # RustFunction is a typing.Protocol: typing is imported only when it is used.
+    if name == "RustFunction":
+        from ._protocol import RustFunction
+
+        RustFunction.__module__ = __name__
+        globals()[name] = RustFunction
+        return RustFunction
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

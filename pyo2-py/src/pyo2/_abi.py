@@ -29,7 +29,6 @@ down: :mod:`pyo2._runtime` uses this module; it uses :mod:`pyo2._convert`,
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING, Any
 
 from ._callbacks import take_raised
 from ._convert import read_scalars
@@ -37,8 +36,10 @@ from ._errors import Pyo2Error, RustError, RustPanic
 from ._signature import parse_descriptor, parse_signature
 from ._types import SCALARS, U8, COwnedBuf, IterT, ORet, Owned, Param, Ret, Rich, Signature
 
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["ABI_VERSION", "ABI_VERSIONS", "SIG_PREFIX", "CSlot", "descriptor", "outcome", "settle"]
 

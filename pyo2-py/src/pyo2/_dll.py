@@ -19,7 +19,6 @@ import ctypes
 import errno
 import os
 import sys
-from typing import TYPE_CHECKING, Any
 
 from . import _abi
 from ._errors import Pyo2Error, SignatureError
@@ -28,8 +27,10 @@ from ._signature import parse_descriptor, parse_signature
 from ._symbols import exported_functions
 from ._types import Ret, Scalar, Signature
 
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from typing import Any
 
     from ._protocol import RustFunction
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from ._accelerate import accelerate
 from ._codegen import generate
@@ -37,6 +36,10 @@ from ._inference import call as inferred_call
 from ._runtime import State
 from ._signature import python_parameters
 from ._types import Signature
+
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["make_function"]
 

@@ -16,8 +16,6 @@ Imports point down: :mod:`pyo2._function` uses this module; it uses
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from ._codegen import copied_text, forget, generate, list_converter
 from ._convert import Where
 from ._marshal import infer
@@ -25,8 +23,10 @@ from ._runtime import State, prototype
 from ._runtime import call as general_call
 from ._types import BOOL, F64, I64, PYSTR, RType, Scalar, Signature, VecRef
 
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["MAX_INFERRED", "MAX_SHAPES", "call", "inferred_general"]
 

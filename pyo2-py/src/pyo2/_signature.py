@@ -19,8 +19,6 @@ same way (``exported=True``), with more types: parameters may also be
 from __future__ import annotations
 
 import keyword
-import re
-from typing import TYPE_CHECKING
 
 from ._errors import SignatureError
 from ._types import (
@@ -50,7 +48,9 @@ from ._types import (
     VecRef,
 )
 
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
+    import re
     from collections.abc import Sequence
 
 __all__ = ["MAX_DEPTH", "parse_descriptor", "parse_signature", "python_name", "python_parameters"]
@@ -58,17 +58,15 @@ __all__ = ["MAX_DEPTH", "parse_descriptor", "parse_signature", "python_name", "p
 #: Deepest nesting of ``PyVec`` a signature (or an inferred value) may have.
 MAX_DEPTH = 32
 
-_TOKEN = re.compile(
-    r"""
+_TOKEN_RE = r"""
     (?P<ws>\s+)
   | (?P<lifetime>'[A-Za-z_][A-Za-z0-9_]*)
   | (?P<ident>(?:r\#)?[^\W\d]\w*)
   | (?P<string>"[^"]*")
   | (?P<number>[0-9]+)
   | (?P<punct>->|::|[&<>(),:;\[\]*{}+=!?.\#@%^|~/-])
-    """,
-    re.VERBOSE,
-)
+    """
+_TOKEN: list[re.Pattern[str]] = []  # compiled by the first parse: re is imported then, not with pyo2
 
 _OWNED = {"String", "Vec", "Option", "Result", "Box"}
 #: Names that are never a record's.
@@ -85,10 +83,15 @@ class _Tok:
 
 
 def _tokenize(text: str) -> list[_Tok]:
+    if not _TOKEN:
+        import re
+
+        _TOKEN.append(re.compile(_TOKEN_RE, re.VERBOSE))
+    token = _TOKEN[0]
     toks: list[_Tok] = []
     pos = 0
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
+        m = token.match(text, pos)
         if m is None:
             raise _error(text, pos, text[pos], f"unexpected character {text[pos]!r}")
         if m.lastgroup != "ws":
@@ -497,6 +500,8 @@ def parse_descriptor(text: str) -> Signature:
     try:
         return _Parser(text, exported=True).signature()
     except SignatureError as e:
+        import re
+
         found = re.match(r"\s*fn\s+([^\s(]+)", text)
         name = f"fn {found.group(1)!r}" if found else "a function"
         raise SignatureError(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import struct
 from array import array
-from typing import Any, Literal, Union
 
 __all__ = [
     "OWNED_BUF_LAYOUT",
@@ -36,7 +35,11 @@ __all__ = [
     "VecRef",
 ]
 
-Kind = Literal["int", "float", "bool"]
+TYPE_CHECKING = False  # typing is not imported at run time (import time)
+if TYPE_CHECKING:
+    from typing import Any, Literal, Union
+
+    Kind = Literal["int", "float", "bool"]
 
 
 class CPyVec(ctypes.Structure):
@@ -245,10 +248,14 @@ class VecRef(_Frozen):
         return f"&{'mut ' if self.mutable else ''}PyVec<{elem}>"
 
 
-#: A type a parameter or a ``PyVec`` element can have.
-RType = Union[Scalar, VecRef]
-#: A type a parameter can have (an exported function's may be :class:`Rich`).
-Param = Union[Scalar, VecRef, "Rich", "CallbackT"]
+if TYPE_CHECKING:
+    #: A type a parameter or a ``PyVec`` element can have.
+    RType = Union[Scalar, VecRef]
+    #: A type a parameter can have (an exported function's may be :class:`Rich`).
+    Param = Union[Scalar, VecRef, "Rich", "CallbackT"]
+else:  # typing is not imported at run time: the aliases stay importable, as text
+    RType = "Scalar | VecRef"
+    Param = "Scalar | VecRef | Rich | CallbackT"
 
 PYSTR = VecRef(U8, mutable=False)
 
@@ -443,8 +450,11 @@ class ORec(_Frozen):
         return self.name
 
 
-#: A type an owned value can have.
-OType = Union[Scalar, OStr, OVec, OOpt, OArr, OTup, ORec]
+if TYPE_CHECKING:
+    #: A type an owned value can have.
+    OType = Union[Scalar, OStr, OVec, OOpt, OArr, OTup, ORec]
+else:
+    OType = "Scalar | OStr | OVec | OOpt | OArr | OTup | ORec"
 
 
 class Rich(_Frozen):
