@@ -40,9 +40,34 @@ from ._callbacks import converter as callback_converter
 from ._callbacks import forget_fast
 from ._convert import text
 from ._marshal import WORD, _Retry, lend_bytes, pack, write_back_flat
-from ._runtime import FREE_SLOTS, MISSING, State, arity, finish, general, keywords, new_slot
+from ._runtime import (
+    FREE_SLOTS,
+    MISSING,
+    State,
+    arity,
+    finish,
+    finish_records,
+    general,
+    held,
+    keywords,
+    new_slot,
+)
 from ._signature import python_name
-from ._types import BOOL, HEADER_SIZE, U8, CallbackT, IterT, ORet, Owned, Ret, Scalar, Signature, VecRef
+from ._types import (
+    BOOL,
+    HEADER_SIZE,
+    U8,
+    CallbackT,
+    IterT,
+    ORec,
+    ORet,
+    Owned,
+    Ret,
+    Rich,
+    Scalar,
+    Signature,
+    VecRef,
+)
 
 TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
@@ -138,6 +163,8 @@ def source(sig: Signature, method: bool = False) -> str:
         lines += _scalar_fast_path(sig, names)
     elif all(_flat(t) for _, t in sig.params):
         lines += _flat_fast_path(sig, names)
+    elif _record_call(sig):
+        lines += _record_fast_path(sig, names)
     lines += [
         f"    if {missing}:",
         f"        _pyo2_arity(_pyo2_state, {args}, _pyo2_extra)",
@@ -153,6 +180,26 @@ def _owned(ret: Scalar | Ret | None) -> bool:
 def _flat(t: object) -> bool:
     """A scalar, a view of scalars (a flat list, a str or bytes) or a callback."""
     return isinstance(t, (Scalar, CallbackT)) or (isinstance(t, VecRef) and isinstance(t.elem, Scalar))
+
+
+def _record_slice(t: object) -> bool:
+    """A ``&[P]`` / ``&mut [P]`` of a plain record."""
+    return (
+        isinstance(t, Rich)
+        and t.mode in ("slice", "mslice")
+        and isinstance(t.t, ORec)
+        and bool(t.t.record.plain)
+    )
+
+
+def _record_call(sig: Signature) -> bool:
+    """An exported function of scalars and one slice of plain records,
+    returning a scalar or ``()``: :func:`_record_fast_path` takes it."""
+    ret = sig.ret
+    if not isinstance(ret, Ret) or not (ret.value is None or isinstance(ret.value, Scalar)):
+        return False
+    slices = [t for _, t in sig.params if _record_slice(t)]
+    return len(slices) == 1 and all(isinstance(t, Scalar) or _record_slice(t) for _, t in sig.params)
 
 
 def _test(sig: Signature) -> str:
@@ -350,6 +397,38 @@ def _drop(drops: dict[int, Any], drop: int | None, address: int) -> None:
 _OWNED_BUF = struct.Struct("PNNP")
 
 
+def _record_fast_path(sig: Signature, names: list[str]) -> list[str]:
+    """Scalars plus one slice of plain records: a list of records packed at C
+    speed or a numpy structured array lent in place, by ``_pyo2_in{i}`` (see
+    :func:`pyo2._records.fast_slice`), which raises :class:`_Retry` for
+    anything else (the general path then handles and explains it). The
+    converter says whether the call must keep the GIL (an array lent in
+    place); the write-back is the general path's
+    (:func:`pyo2._runtime.finish_records`).
+    """
+    i, name = next((i, n) for i, ((_, t), n) in enumerate(zip(sig.params, names)) if _record_slice(t))
+    c_args = ["_pyo2_r[0]" if k == i else n for k, n in enumerate(names)]
+    return [
+        f"    if {_test(sig)}:",
+        "        try:",
+        f"            _pyo2_r = _pyo2_in{i}({name})",
+        "        except _pyo2_Retry:",
+        "            pass",
+        "        else:",
+        "            try:",
+        "                _pyo2_s = _pyo2_pop()",
+        "            except _pyo2_IndexError:",
+        "                _pyo2_s = _pyo2_new_slot()",
+        "            _pyo2_cc = _pyo2_held(_pyo2_state) if _pyo2_r[1] else _pyo2_c",
+        "            try:",
+        f"                _pyo2_st = _pyo2_cc({', '.join([*c_args, '_pyo2_s[1]'])})",
+        "            except _pyo2_ArgumentError:",
+        "                _pyo2_push(_pyo2_s)",
+        "            else:",
+        "                return _pyo2_rfinish(_pyo2_state, _pyo2_st, _pyo2_s, _pyo2_r)",
+    ]
+
+
 def _converters(sig: Signature) -> dict[str, Any]:
     """``_pyo2_in{i}`` and ``_pyo2_e{i}`` for each view parameter of the flat
     fast path, and ``_pyo2_take`` for an owned ``String`` / ``Vec`` result."""
@@ -363,6 +442,11 @@ def _converters(sig: Signature) -> dict[str, Any]:
             out[f"_pyo2_e{i}"] = t.elem
         elif isinstance(t, CallbackT):
             out[f"_pyo2_in{i}"] = callback_converter(t, _Retry)
+        elif _record_slice(t) and _record_call(sig):
+            from ._records import fast_slice
+
+            assert isinstance(t, Rich)
+            out[f"_pyo2_in{i}"] = fast_slice(t.t.record, t.mode == "mslice", sig.name, _Retry)
     return out
 
 
@@ -445,6 +529,8 @@ _HELPERS: dict[str, Any] = {
     "_pyo2_arity": arity,
     "_pyo2_keywords": keywords,
     "_pyo2_forget": forget_fast,
+    "_pyo2_held": held,
+    "_pyo2_rfinish": finish_records,
 }
 
 
