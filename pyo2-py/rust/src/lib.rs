@@ -1315,41 +1315,100 @@ fn release_gil_always() {
     RELEASE_ALWAYS.store(true, Ordering::Relaxed);
 }
 
+/// `Method.__doc__` and `Method.__module__`: [`Function`]'s value of the
+/// attribute named by `closure`. (The type's own `__doc__` and `__module__`
+/// entries would otherwise hide Function's getters.)
+///
+/// # Safety
+///
+/// Called by CPython as a getter (the GIL held, `obj` a valid object) with
+/// one of the `'static` C strings of [`method_type`] as `closure`.
+unsafe extern "C" fn method_attr(
+    obj: *mut ffi::PyObject,
+    closure: *mut c_void,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls getters with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: `closure` is a 'static NUL-terminated name (the caller's guarantee).
+    let name = unsafe { std::ffi::CStr::from_ptr(closure.cast::<c_char>()) };
+    let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `obj` is a valid object, borrowed for this call.
+        let obj = unsafe { Bound::from_borrowed_ptr(py, obj) };
+        let function = obj.cast::<Function>().map_err(PyErr::from)?;
+        let name = name
+            .to_str()
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        function.get().attr(py, name)
+    }));
+    match value {
+        Ok(Ok(value)) => value.into_ptr(),
+        Ok(Err(err)) => {
+            err.restore(py);
+            ptr::null_mut()
+        }
+        Err(_) => {
+            PyRuntimeError::new_err("pyo2._accel: a getter panicked").restore(py);
+            ptr::null_mut()
+        }
+    }
+}
+
 /// `Method`: a subclass of [`Function`] flagged `Py_TPFLAGS_METHOD_DESCRIPTOR`
 /// (which a `#[pyclass]` can't set), for a class's methods. CPython then
 /// calls `obj.method(args)` as `method(obj, args)` without binding a method
 /// object first, as it does for a Python function; reading `obj.method`
-/// still binds (`Function::__get__`).
+/// still binds (`Function::__get__`). It is immutable, as CPython 3.11's
+/// specialising interpreter requires of a method's type.
 fn method_type(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let base = py.get_type::<Function>();
     let bases = PyTuple::new(py, [&base])?;
-    // No slot of its own: everything (its size, new, call, get, dealloc,
-    // traverse) is Function's.
-    let mut slots = [ffi::PyType_Slot {
-        slot: 0,
-        pfunc: ptr::null_mut(),
-    }];
+    // CPython keeps pointers to the getset table: made once per process
+    // (the module is initialised once), never freed.
+    let getset: &'static mut [ffi::PyGetSetDef] = Box::leak(Box::new([
+        ffi::PyGetSetDef {
+            name: c"__doc__".as_ptr(),
+            get: Some(method_attr),
+            set: None,
+            doc: ptr::null(),
+            closure: c"__doc__".as_ptr().cast_mut().cast(),
+        },
+        ffi::PyGetSetDef {
+            name: c"__module__".as_ptr(),
+            get: Some(method_attr),
+            set: None,
+            doc: ptr::null(),
+            closure: c"__module__".as_ptr().cast_mut().cast(),
+        },
+        ffi::PyGetSetDef::default(),
+    ]));
+    // Besides those getters, everything (its size, new, call, get,
+    // dealloc, traverse) is Function's.
+    let mut slots = [
+        ffi::PyType_Slot {
+            slot: ffi::Py_tp_getset,
+            pfunc: getset.as_mut_ptr().cast(),
+        },
+        ffi::PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        },
+    ];
     let mut spec = ffi::PyType_Spec {
         name: c"pyo2._accel.Method".as_ptr(),
         basicsize: 0,
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_METHOD_DESCRIPTOR) as std::ffi::c_uint,
+        flags: (ffi::Py_TPFLAGS_DEFAULT
+            | ffi::Py_TPFLAGS_METHOD_DESCRIPTOR
+            | ffi::Py_TPFLAGS_IMMUTABLETYPE) as std::ffi::c_uint,
         slots: slots.as_mut_ptr(),
     };
     // SAFETY: the GIL is held; `spec` and `slots` are valid for the call
-    // (CPython copies the slots; the name is a 'static C string); `bases`
-    // is a tuple of one type that allows subclasses. A new reference or
-    // null with an exception set.
-    let method = unsafe {
-        Bound::from_owned_ptr_or_err(py, ffi::PyType_FromSpecWithBases(&mut spec, bases.as_ptr()))?
-    };
-    // The new type's own `__doc__` (None) and `__module__` would hide
-    // Function's getters of the instance's: use those.
-    let inherited = base.getattr("__dict__")?;
-    for name in ["__doc__", "__module__"] {
-        method.setattr(name, inherited.get_item(name)?)?;
+    // (CPython copies the slots; the name and the getset table are
+    // 'static); `bases` is a tuple of one type that allows subclasses. A
+    // new reference or null with an exception set.
+    unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyType_FromSpecWithBases(&mut spec, bases.as_ptr()))
     }
-    Ok(method)
 }
 
 /// pyo2's compiled accelerator (see `pyo2._accelerate`).
