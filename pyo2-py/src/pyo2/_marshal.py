@@ -1191,7 +1191,12 @@ def lend_bytes(data: bytes) -> tuple[int, Any]:
     if not data:
         return 0, None
     pointer = ctypes.c_char_p(data)
-    return ctypes.cast(pointer, ctypes.c_void_p).value or 0, pointer
+    # The pointer it holds (what ctypes.cast reads, a foreign call: 3x slower).
+    return _VOID_AT(_ADDRESS_OF(pointer)).value or 0, pointer
+
+
+_VOID_AT = ctypes.c_void_p.from_address
+_ADDRESS_OF = ctypes.addressof
 
 
 def _bools(items: list[Any]) -> bool:
