@@ -43,7 +43,11 @@ __all__ = ["argument", "converter", "forget", "forget_fast", "live_callbacks", "
 
 #: ctx → the Python callable (the loader's one reference to it).
 _TABLE: dict[int, Callable[..., Any]] = {}
-_KEYS = itertools.count(1)
+#: Keys: odd ones for callables registered per call, even ones for the
+#: scoped structs of the fast path, which keep theirs (few, so small: ctypes
+#: hands the trampoline a cached small int for ``ctx``).
+_KEYS = itertools.count(1, 2)
+_STRUCT_KEYS = itertools.count(2, 2)
 #: The trampoline (ctypes function object and its address) of each signature, forever.
 _TRAMPOLINES: dict[CallbackT, tuple[Any, int]] = {}
 _STASH = _thread._local()  # threading.local, without importing threading
@@ -322,7 +326,7 @@ def converter(t: CallbackT, retry: type[Exception]) -> Callable[[Any], Entry]:
         try:
             entry = free.pop()
         except IndexError:
-            ctx = next(keys)
+            ctx = next(_STRUCT_KEYS)
             memory = array(_WORD, (address, ctx))
             entry = (memory.buffer_info()[0], ctx, memory, False, free)
         table[entry[1]] = value
