@@ -404,7 +404,9 @@
 //!
 //! (` -> R` is left out for `()`; `Send + Sync` is not spelled.) The
 //! macro recognises these two spellings, so a callback type can't hide
-//! behind a type alias.
+//! behind a type alias. "valid" is about `call` and `ctx`: the struct
+//! itself is read during the call only (Rust copies its fields), so the
+//! loader may reuse its memory once the call returned.
 //!
 //! ```c
 //! typedef struct {
