@@ -157,7 +157,7 @@ def test_methods_are_accelerated(lib: pyo2.RustDLL) -> None:
     if not _accelerate.available():  # this process runs with PYO2_PURE=1
         assert not isinstance(C.add, accel.Function)
         return
-    for method in [C.add, C.add_slowly, T.encode]:
+    for method in [C.add, C.add_slowly, T.encode, C.value.fget, T.seen.fget]:  # methods and getters
         assert type(method) is accel.Method and isinstance(method, accel.Function)
         assert type(method.__wrapped__).__name__ == "function"  # the pure method it falls back to
     # A callback parameter: the pure method.
@@ -245,6 +245,9 @@ def test_methods_agree_with_the_pure_path(lib: pyo2.RustDLL) -> None:
                 fs, ps = type(s)(1), type(s)(1)
             got = outcome(lambda fs=fs, a=a, kw=kw: fast(fs, *a, **kw))
             assert got == outcome(lambda ps=ps, a=a, kw=kw: pure(ps, *a, **kw)), (s, a, kw)
+        # The getter, on the same selves.
+        getter = C.value.fget
+        assert outcome(lambda s=s, g=getter: g(s)) == outcome(lambda s=s, g=getter: g.__wrapped__(s)), s
     # A Rust error: the re-entrant &mut call the pure path refuses too.
     c = C(0)
     seen: list[Any] = []

@@ -208,15 +208,24 @@ def _method(dll: Any, cls: Any, name: str, fn: Any, address: int, *, symbol: str
     return method
 
 
-def _getter(cls: type, name: str, fn: Any) -> property:
+def _getter(dll: Any, cls: type, name: str, fn: Any, address: int, *, symbol: str) -> property:
     what = f"{cls.__name__}.{name}"
 
     def get(self: Any) -> Any:
         return fn(_handle(cls, self, what))
 
     get.__name__ = name
+    get.__qualname__ = what
+    get.__module__ = fn.__module__
     get.__doc__ = fn.__doc__
     get.__dict__["rust_function"] = fn  # as methods have it (stubgen reads the signature)
+    sig = getattr(fn, "signature", None)
+    if sig is not None:  # the compiled accelerator, as for methods (see _method)
+        from ._accelerate import accelerate
+
+        fast = accelerate(dll, sig, get, None, address=address, method=(cls, symbol, what))
+        if fast is not None:
+            return property(fast)
     return property(get)
 
 
@@ -314,7 +323,7 @@ def load_class(dll: Any, cdll: Any, path: str, name: str) -> type | None:
                 _as_method(m, fn, pyname, qualname)
             setattr(cls, pyname, method)
         elif kind == "getter":
-            setattr(cls, pyname, _getter(cls, pyname, fn))
+            setattr(cls, pyname, _getter(dll, cls, pyname, fn, address, symbol=symbol))
         else:
             setattr(cls, pyname, staticmethod(fn))
     if close_symbol is None:
