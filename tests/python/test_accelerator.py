@@ -263,6 +263,34 @@ def test_methods_agree_with_the_pure_path(lib: pyo2.RustDLL) -> None:
     assert enc.__wrapped__ is enc_pure
 
 
+def test_constructors_and_static_methods_are_accelerated(lib: pyo2.RustDLL) -> None:
+    C, T = lib.types.Counter, lib.types.Tokenizer
+    new, drops, size = C.__init__.rust_function, C.drops, T.builtin_size
+    if not _accelerate.available():  # this process runs with PYO2_PURE=1
+        assert not isinstance(new, accel.Function) and not isinstance(drops, accel.Function)
+        return
+    for f in [new, T.__init__.rust_function, drops, size]:
+        assert type(f) is accel.Function, f  # no self: a plain function
+    assert repr(drops) == "<pyo2 function pyo2_fixture::Counter.drops() -> u64>"
+    assert C(5).value == 5 and C(start=-3).value == -3 and size() == 8 and drops() >= 0
+    for args, kw in [((7,), {}), ((), {"start": 1}), (("x",), {}), ((2**70,), {}), ((1.0,), {}), ((), {})]:
+        got = outcome(lambda a=args, k=kw: new(*a, **k))
+        want = outcome(lambda a=args, k=kw: new.__wrapped__(*a, **k))
+        if got[0] == "returned":  # two new objects: their handles differ
+            assert want[0] == "returned" and type(got[1][1]) is int is type(want[1][1])
+            for handle in (got[1][1], want[1][1]):  # adopted, so closed as objects are
+                owner = C.__new__(C)
+                owner._pyo2_adopt(handle)
+                assert owner.value == (args or (kw["start"],))[0]
+                owner.close()
+        else:
+            assert got == want, (args, kw)
+    # `Err` from #[new]: pyo2.RustError, as on the pure path.
+    err = outcome(lambda: T("/nonexistent/vocab.txt"))
+    assert err == outcome(lambda: T.__init__.rust_function.__wrapped__("/nonexistent/vocab.txt"))
+    assert err[0] == "raised" and err[1][0] is pyo2.RustError
+
+
 def test_methods_hold_no_references(lib: pyo2.RustDLL) -> None:
     C = lib.types.Counter
     method_pair(lib, "Counter", "add")

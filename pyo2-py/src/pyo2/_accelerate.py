@@ -142,11 +142,11 @@ def _failure(name: str, ret: Ret) -> Callable[[int, int], tuple[BaseException, b
     return failure
 
 
-def _repr(module: str, sig: Signature, cls: type | None = None) -> str:
+def _repr(module: str, sig: Signature, owner: str = "", method: bool = False) -> str:
+    """``<pyo2 function lib::f(…) -> R>``; ``owner``: the class of a method (``method``) or static."""
     library = str(module).rpartition(".")[2]
-    if cls is not None:
-        return f"<pyo2 method {library}::{cls.__name__}.{str(sig)[3:]}>"
-    return f"<pyo2 function {library}::{str(sig)[3:]}>"
+    what = "method" if method else "function"
+    return f"<pyo2 {what} {library}::{owner + '.' if owner else ''}{str(sig)[3:]}>"
 
 
 def accelerate(
@@ -157,7 +157,7 @@ def accelerate(
     *,
     module: Any = None,
     address: int | None = None,
-    method: tuple[type, str, str] | None = None,
+    method: tuple[type | None, str, str] | None = None,
 ) -> Any:
     """The accelerated function for ``sig`` (falling back to ``pure``, whose
     attributes it takes, ``__wrapped__`` being ``pure``), or ``None`` to keep ``pure``.
@@ -178,6 +178,8 @@ def accelerate(
     exactly ``cls`` whose handle the accelerator passes (any other ``self``
     goes to ``pure``); the entry point is ``symbol``'s, messages name
     ``label``. The result is a ``Method``, which binds as a Python function.
+    With ``cls`` ``None`` (a constructor or a static method: no ``self``),
+    only the entry point and the label are ``symbol`` and ``label``.
     """
     if module is None:
         module = _accel
@@ -191,7 +193,8 @@ def accelerate(
     if entry is None:
         return None
     params, ret = planned
-    if method is not None:
+    cls = None if method is None else method[0]
+    if cls is not None:
         if not sig.params or not isinstance(sig.params[0][1], Handle):
             return None
         params[0] = "self"
@@ -201,7 +204,7 @@ def accelerate(
         attrs[key] = getattr(pure, key)
     attrs["__wrapped__"] = pure
     release = any(not isinstance(t, Scalar) for _, t in sig.params)
-    return (module.Function if method is None else module.Method)(
+    return (module.Function if cls is None else module.Method)(
         entry,
         params,
         ret,
@@ -210,7 +213,7 @@ def accelerate(
         _failure(label, sig.ret),
         release,
         label,
-        _repr(pure.__module__, sig, None if method is None else method[0]),
+        _repr(pure.__module__, sig, "" if method is None else label.rpartition(".")[0], cls is not None),
         attrs,
-        None if method is None else method[0],
+        cls,
     )

@@ -310,6 +310,14 @@ def load_class(dll: Any, cdll: Any, path: str, name: str) -> type | None:
         fn = make_function(dll, f"{name}.{pyname}", address, sig)  # messages name the class
         fn.__name__ = pyname
         fn.__qualname__ = f"{name}.{pyname}"
+        if kind in ("new", "static"):  # the compiled accelerator, through the symbol's entry
+            from ._accelerate import accelerate
+
+            names = [n for n, _ in sig.params]
+            unique = names if len(set(names)) == len(names) else None
+            label = f"{name}.{pyname}"
+            fast = accelerate(dll, sig, fn, unique, address=address, method=(None, symbol, label))
+            fn = fn if fast is None else fast
         cls.__module__ = fn.__module__
         qualname = f"{name}.{pyname}"
         if kind == "new":
