@@ -106,6 +106,7 @@ def test_callback_results_are_returned_checked(dll: pyo2.RustDLL) -> None:
     # out-of-range int is the callable's error.
     assert dll.call_with(lambda a, b, s: 2**64 - 2 if b else 1) == 2**64 - 1
     assert dll.call_with(lambda a, b, s: _Int(7)) == 14
+    assert dll.call_with(lambda a, b, s: 2**30 if b else 2**30 - 1) == 2**31 - 1  # one digit, two
     bads: list[tuple[object, type[Exception]]] = [(True, TypeError), (1.0, TypeError)]
     bads += [(2**64, OverflowError), (-(2**70), OverflowError)]
     for bad, error in bads:

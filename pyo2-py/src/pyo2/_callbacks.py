@@ -202,6 +202,10 @@ def _text(address: int) -> str:
     return chars(view.ptr).raw.decode()  # type: ignore[no-any-return]
 
 
+#: The largest int CPython compares in its fast path (one 30-bit digit).
+_COMPACT = 2**30 - 1
+
+
 def _trampoline(sig: CallbackT) -> tuple[Any, int]:
     """The C function ``R call(void *ctx, A1 a1, …, int32_t *raised)`` for ``sig``.
 
@@ -235,7 +239,11 @@ def _trampoline(sig: CallbackT) -> tuple[Any, int]:
     else:
         lines.append(f"        result = {called}")
         if ret.kind == "int":
-            lines.append("        if type(result) is int and lo <= result <= hi:")
+            # Literal bounds of at most 30 bits: the interpreter compares two
+            # one-digit ints in its specialised fast path (wider bounds cost a
+            # generic comparison each); a wider value in range takes `convert`.
+            low, high = max(ret.lo, -_COMPACT), min(ret.hi, _COMPACT)  # type: ignore[type-var]
+            lines.append(f"        if type(result) is int and {low} <= result <= {high}:")
         elif ret.kind == "float":
             lines.append("        if type(result) is float:")
         else:  # bool: ctypes' c_bool takes exactly True and False as they are
@@ -252,8 +260,6 @@ def _trampoline(sig: CallbackT) -> tuple[Any, int]:
         "_text": _text,
         "raised_": _raised,
         "convert": None if ret is None else _converter(ret),
-        "lo": None if ret is None else ret.lo,
-        "hi": None if ret is None else ret.hi,
         "zero": None if ret is None else 0.0 if ret.kind == "float" else 0,
     }
     exec(compile("\n".join(lines), f"<pyo2 callback trampoline {sig}>", "exec"), namespace)
