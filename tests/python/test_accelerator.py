@@ -20,7 +20,6 @@ import struct
 import sys
 import threading
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,8 @@ from support import library, run_python
 
 if sys.implementation.name != "cpython" or sys.version_info < (3, 10):  # pragma: no cover
     pytest.skip("the accelerator is built for CPython 3.10+ only", allow_module_level=True)
+
+import tracemalloc  # after the skip: PyPy has no _tracemalloc
 
 #: The accelerator module: built by the dev install on CPython 3.10+ (the
 #: import fails loudly if it wasn't).
