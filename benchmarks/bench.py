@@ -387,6 +387,10 @@ def pyo2_impls() -> dict[str, dict[str, Any]]:
 # Measuring.
 
 
+#: The clock of the timed loops: wall time, or CPU time with ``--cpu``.
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+
+
 def per_call(fn: Callable[..., Any] | Attr, args: tuple[Any, ...], budget: float) -> float:
     """Seconds per call of ``fn(*args)`` (``target.name(*args)`` for an :class:`Attr`):
     the best of several repeats of a timed loop.
@@ -396,7 +400,9 @@ def per_call(fn: Callable[..., Any] | Attr, args: tuple[Any, ...], budget: float
     names = [f"a{i}" for i in range(len(args))]
     callee = f"fn.{fn.name}" if isinstance(fn, Attr) else "fn"
     target = fn.target if isinstance(fn, Attr) else fn
-    timer = timeit.Timer(f"{callee}({', '.join(names)})", globals={"fn": target, **dict(zip(names, args))})
+    timer = timeit.Timer(
+        f"{callee}({', '.join(names)})", globals={"fn": target, **dict(zip(names, args))}, timer=CLOCK[0]
+    )
     number, took = timer.autorange()
     number = max(1, round(number * budget / took))
     return min(timer.repeat(repeat=5, number=number)) / number
@@ -468,7 +474,8 @@ def import_and_load(repeats: int) -> list[Row]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     rows = []
     for impl, code in snippets.items():
-        timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+        clock = f"time.{CLOCK[0].__name__}"
+        timed = f"import time; t = {clock}(); {code}; print({clock}() - t)"
         times = []
         for i in range(repeats + 1):
             out = subprocess.run(
@@ -498,7 +505,7 @@ def fresh_process(repeats: int) -> list[Row]:
         "data = [random.randrange(bench.MODULUS) for _ in range(100_000)]\n"
         "times = []\n"
         "for _ in range(3):\n"
-        "    t = time.perf_counter(); fn(data); times.append(time.perf_counter() - t)\n"
+        f"    t = time.{CLOCK[0].__name__}(); fn(data); times.append(time.{CLOCK[0].__name__}() - t)\n"
         "print(min(times))\n"
     )
     rows = []
@@ -596,7 +603,14 @@ def main() -> None:
         action="append",
         help="measure only the workloads whose label contains this text (repeatable)",
     )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time the loops in CPU time (time.process_time): steadier on a machine shared with other jobs",
+    )
     args = parser.parse_args()
+    if args.cpu:
+        CLOCK[0] = time.process_time
 
     def selected(label: str) -> bool:
         return not args.only or any(text in label for text in args.only)
