@@ -828,7 +828,7 @@ class Marshal:
                 values: Any = nodes[0].src
                 total = nodes[0].n
             else:
-                values = chain.from_iterable([node.src for node in nodes])
+                values = _Rows([node.src for node in nodes])
                 total = sum([node.n for node in nodes])
             data, packed = pack(elem, values, total, any(node.t.mutable for node in nodes))
             block = _Block(elem, data, packed, nodes)
@@ -1230,6 +1230,9 @@ def pack(
     hold exactly ``total`` (the slow path then names the bad one).
     """
     try:
+        rows = values if type(values) is _Rows else None
+        if rows is not None and (elem is BOOL or elem.kind == "float"):
+            values, rows = list(chain.from_iterable(rows)), None  # read once, checked below
         if elem is BOOL:
             items = list(values)  # one C-level copy, checked and converted
             if len(items) != total or not _bools(items):
@@ -1243,7 +1246,23 @@ def pack(
                 raise _Retry
         data = array(elem.code, bytes(elem.size)) * total if total else array(elem.code)
         rest = total % _CHUNK
-        if type(values) is list or type(values) is tuple:
+        if rows is not None:  # one pack_into per row (a chunk of a long one), straight from the row
+            size = elem.size
+            offset = 0
+            last = -1
+            pack_row: Any = None
+            for row in rows:
+                n = len(row)
+                if n > _CHUNK:
+                    _pack_list(data, offset, elem, row, n)
+                elif n:
+                    if n != last:
+                        pack_row, last = _packer(elem, n).pack_into, n
+                    pack_row(data, offset, *row)  # struct.error past the end of data
+                offset += n * size
+            if offset != total * size:
+                raise _Retry
+        elif type(values) is list or type(values) is tuple:
             if len(values) != total:
                 raise _Retry
             if total <= _CHUNK:
@@ -1273,6 +1292,24 @@ def pack(
     # array compares at C speed without a copy after the call; a float's
     # bytes (where -0.0 == 0.0 and nan != nan would mislead).
     return data, (data[:] if elem.kind != "float" else data.tobytes()) if snapshot else b""
+
+
+class _Rows(list):  # type: ignore[type-arg]
+    """The lists :func:`pack` packs one after the other (the rows of a list of lists)."""
+
+    __slots__ = ()
+
+
+def _pack_list(data: array[Any], offset: int, elem: Scalar, values: Any, n: int) -> None:
+    """Pack the ``n`` items of a long list into ``data`` from byte ``offset``, a chunk at a time."""
+    size = elem.size
+    pack_into = _packer(elem, _CHUNK).pack_into
+    rest = n % _CHUNK
+    end = n - rest
+    for i in range(0, end, _CHUNK):
+        pack_into(data, offset + i * size, *values[i : i + _CHUNK])
+    if rest:
+        _packer(elem, rest).pack_into(data, offset + end * size, *values[end:n])
 
 
 def _same(data: array[Any], packed: array[Any] | bytes) -> bool:
