@@ -1230,6 +1230,13 @@ def pack(
     hold exactly ``total`` (the slow path then names the bad one).
     """
     try:
+        if type(values) is list and total <= _CHUNK and elem.kind == "int":  # a short list of ints
+            if len(values) != total:
+                raise _Retry
+            # Each item's operator.index(), range-checked, as struct takes it;
+            # IndexError if converting an item shrank the list.
+            data = array(elem.code, values)
+            return data, data.tobytes() if snapshot else b""
         rows = values if type(values) is _Rows else None
         if rows is not None and (elem is BOOL or elem.kind == "float"):
             values, rows = list(chain.from_iterable(rows)), None  # read once, checked below
@@ -1286,7 +1293,7 @@ def pack(
                 _packer(elem, rest).pack_into(data, end * size, *islice(items, rest))
             if next(items, _END) is not _END:
                 raise _Retry
-    except (struct.error, TypeError, OverflowError, ValueError):
+    except (struct.error, TypeError, OverflowError, ValueError, IndexError):
         raise _Retry from None
     # The snapshot write-back compares with (_same): a copy of an integer
     # array compares at C speed without a copy after the call; a float's
