@@ -79,7 +79,9 @@ def _release(ctx: int | None) -> None:
 
 
 _RELEASE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_release)
-_RELEASE_ADDRESS: int = ctypes.cast(_RELEASE, ctypes.c_void_p).value or 0
+#: The ``release`` of the structs made from now on: ctypes' (:func:`_release`), or the
+#: accelerator's once it gave a trampoline (the same, without a Python frame).
+_RELEASE_ADDRESS = [ctypes.cast(_RELEASE, ctypes.c_void_p).value or 0]
 
 
 def live_callbacks() -> int:
@@ -141,14 +143,20 @@ def _unraisable(exc: BaseException, callable_: object) -> None:
 _FLAG = ctypes.c_int32.from_address
 
 
+def _report(exc: BaseException, ctx: int) -> None:
+    """Stash ``exc`` for the call to raise, or report it on a thread inside no call."""
+    if _in_python_call():
+        if getattr(_STASH, "exc", None) is None:  # the first one is what the call raises
+            _STASH.exc = exc
+    else:
+        _unraisable(exc, _TABLE.get(ctx))
+
+
 def _raised(exc: BaseException, ctx: int, raised: int) -> None:
-    """The trampoline's failure path: stash ``exc`` (or report it), set ``*raised``."""
+    """The ctypes trampoline's failure path: stash ``exc`` (or report it), set ``*raised``.
+    (The compiled trampolines call :func:`_report` and set ``*raised`` themselves.)"""
     try:
-        if _in_python_call():
-            if getattr(_STASH, "exc", None) is None:  # the first one is what the call raises
-                _STASH.exc = exc
-        else:
-            _unraisable(exc, _TABLE.get(ctx))
+        _report(exc, ctx)
     finally:
         _FLAG(raised).value = 1  # Rust unwinds, whatever happened here
 
@@ -206,6 +214,42 @@ def _text(address: int) -> str:
 _COMPACT = 2**30 - 1
 
 
+def _key(sig: CallbackT) -> str:
+    """The accelerator's name of a signature: ``"i64,&str->bool"``, ``"->()"``."""
+    args = ",".join(a.name if isinstance(a, Scalar) else "&str" for a in sig.args)
+    return f"{args}->{'()' if sig.ret is None else sig.ret.name}"
+
+
+def _compiled(accel: Any, sig: CallbackT) -> tuple[Any, int] | None:
+    """The accelerator's compiled trampoline for ``sig`` (:data:`_TRAMPOLINES`' entry), or
+    None: an accelerator without them, or a signature it doesn't offer (the ctypes one then).
+
+    It calls the callable of ``ctx`` in :data:`_TABLE` and checks the result as the ctypes
+    trampoline does (the same converters, :func:`_converter`), and hands an exception to
+    :func:`_report`. Its ``release`` forgets ``ctx`` as :func:`_release` does: structs made
+    with either release are interchangeable.
+    """
+    lookup = getattr(accel, "trampoline", None)
+    if lookup is None:
+        return None
+    if not _INSTALLED:
+        from ._types import SCALARS
+
+        converters = {name: _converter(t) for name, t in SCALARS.items()}
+        accel.install_callbacks(_TABLE, _report, converters)
+        _INSTALLED.append(True)
+    found: tuple[int, int] | None = lookup(_key(sig))
+    if found is None:
+        return None
+    call, release = found
+    _RELEASE_ADDRESS[0] = release  # no Python frame (ctypes') to release a stored callable
+    return (None, call)
+
+
+#: Not empty once the accelerator has :data:`_TABLE` and the hooks (:func:`_compiled`).
+_INSTALLED: list[bool] = []
+
+
 def _trampoline(sig: CallbackT) -> tuple[Any, int]:
     """The C function ``R call(void *ctx, A1 a1, …, int32_t *raised)`` for ``sig``.
 
@@ -226,6 +270,10 @@ def _trampoline(sig: CallbackT) -> tuple[Any, int]:
     accel = sys.modules.get("pyo2._accel")
     if accel is not None:
         accel.release_gil_always()
+        compiled = _compiled(accel, sig)
+        if compiled is not None:
+            found = _TRAMPOLINES[sig] = compiled
+            return found
     ret = sig.ret
     restype: Any = None if ret is None else (ctypes.c_bool if ret.kind == "bool" else ret.ctype)
     texts = {i for i, a in enumerate(sig.args) if not isinstance(a, Scalar)}
@@ -279,7 +327,7 @@ def argument(t: CallbackT, value: Any, marshal: Any, where: Any) -> int:
     _, address = _trampoline(t)
     ctx = next(_KEYS)
     _TABLE[ctx] = value
-    c: ctypes.Structure = _Stored(address, ctx, _RELEASE_ADDRESS) if t.stored else _Scoped(address, ctx)
+    c: ctypes.Structure = _Stored(address, ctx, _RELEASE_ADDRESS[0]) if t.stored else _Scoped(address, ctx)
     marshal.keep.append(c)
     marshal.callbacks.append((ctx, t.stored))
     return ctypes.addressof(c)
@@ -307,7 +355,7 @@ def converter(t: CallbackT, retry: type[Exception]) -> Callable[[Any], Entry]:
     table = _TABLE
     keys = _KEYS
     if t.stored:
-        release = _RELEASE_ADDRESS
+        release = _RELEASE_ADDRESS[0]
         structs: list[tuple[int, array[int]]] = []
 
         def convert_stored(value: Any) -> Entry:
