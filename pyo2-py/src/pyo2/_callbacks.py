@@ -7,9 +7,16 @@ The contract is ``pyo2::abi``'s section "Callbacks". In short:
   ``release(ctx)``, exactly once). ``ctx`` is a key into :data:`_TABLE`,
   which holds the loader's one reference to the callable: a scoped entry is
   removed when the call returns, a stored one by ``release``.
-- ``call`` is one ctypes ``CFUNCTYPE`` **trampoline** per callback signature,
-  made once and kept for the life of the process (:data:`_TRAMPOLINES`), so
-  Rust may call it from any thread at any time; ctypes takes the GIL.
+- ``call`` is one **trampoline** per callback signature, made once and kept
+  for the life of the process (:data:`_TRAMPOLINES`), so Rust may call it
+  from any thread at any time; it takes the GIL. With the compiled
+  accelerator (not ``PYO2_PURE=1``), a signature of 0 to 2 arguments from
+  {i64, u64, usize, isize, i32, u32, f64, bool, &str} returning (), one of
+  those integers, f64 or bool has a compiled one (:func:`_compiled`),
+  which finds the callable in the same table, checks its result with the
+  same converters and hands an exception to :func:`_report`; any other
+  signature (or no accelerator) gets a ctypes ``CFUNCTYPE`` of a Python
+  function generated for it.
 - ``call(ctx, args…, raised)`` returns the converted result itself (ctypes
   converts it to the C return type); an exception raised by the callable
   (or a result that doesn't convert) is kept in a per-thread stash, the
