@@ -27,6 +27,8 @@
 //! This crate mirrors the few `pyo2::abi` types it needs (it can't depend on
 //! the `pyo2` crate: the Python package is built on its own).
 
+mod callbacks;
+
 use std::ffi::{c_char, c_void};
 use std::mem::{align_of, size_of, MaybeUninit};
 use std::ptr;
@@ -1417,6 +1419,8 @@ fn _accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Function>()?;
     m.add("Method", method_type(m.py())?)?;
     m.add_function(wrap_pyfunction!(release_gil_always, m)?)?;
+    m.add_function(wrap_pyfunction!(callbacks::install_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(callbacks::trampoline_for, m)?)?;
     m.add("MAX_PARAMS", MAX_PARAMS)?;
     Ok(())
 }

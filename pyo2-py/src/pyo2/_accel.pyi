@@ -39,3 +39,9 @@ class Function:
 
 def release_gil_always() -> None:
     """From now on every call releases the GIL (Rust may call Python from its threads)."""
+
+def install_callbacks(table: dict[int, Any], report: Any, converters: dict[str, Any]) -> None:
+    """Hands the compiled trampolines ``_callbacks._TABLE``, ``_report`` and the result converters."""
+
+def trampoline(key: str) -> tuple[int, int] | None:
+    """``(call, release)`` addresses of the compiled trampoline for ``"a1,a2->r"``, or None."""

@@ -7,9 +7,16 @@ The contract is ``pyo2::abi``'s section "Callbacks". In short:
   ``release(ctx)``, exactly once). ``ctx`` is a key into :data:`_TABLE`,
   which holds the loader's one reference to the callable: a scoped entry is
   removed when the call returns, a stored one by ``release``.
-- ``call`` is one ctypes ``CFUNCTYPE`` **trampoline** per callback signature,
-  made once and kept for the life of the process (:data:`_TRAMPOLINES`), so
-  Rust may call it from any thread at any time; ctypes takes the GIL.
+- ``call`` is one **trampoline** per callback signature, made once and kept
+  for the life of the process (:data:`_TRAMPOLINES`), so Rust may call it
+  from any thread at any time; it takes the GIL. With the compiled
+  accelerator (not ``PYO2_PURE=1``), a signature of 0 to 2 arguments from
+  {i64, u64, usize, isize, i32, u32, f64, bool, &str} returning (), one of
+  those integers, f64 or bool has a compiled one (:func:`_compiled`),
+  which finds the callable in the same table, checks its result with the
+  same converters and hands an exception to :func:`_report`; any other
+  signature (or no accelerator) gets a ctypes ``CFUNCTYPE`` of a Python
+  function generated for it.
 - ``call(ctx, args…, raised)`` returns the converted result itself (ctypes
   converts it to the C return type); an exception raised by the callable
   (or a result that doesn't convert) is kept in a per-thread stash, the
@@ -79,7 +86,9 @@ def _release(ctx: int | None) -> None:
 
 
 _RELEASE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_release)
-_RELEASE_ADDRESS: int = ctypes.cast(_RELEASE, ctypes.c_void_p).value or 0
+#: The ``release`` of the structs made from now on: ctypes' (:func:`_release`), or the
+#: accelerator's once it gave a trampoline (the same, without a Python frame).
+_RELEASE_ADDRESS = [ctypes.cast(_RELEASE, ctypes.c_void_p).value or 0]
 
 
 def live_callbacks() -> int:
@@ -141,14 +150,20 @@ def _unraisable(exc: BaseException, callable_: object) -> None:
 _FLAG = ctypes.c_int32.from_address
 
 
+def _report(exc: BaseException, ctx: int) -> None:
+    """Stash ``exc`` for the call to raise, or report it on a thread inside no call."""
+    if _in_python_call():
+        if getattr(_STASH, "exc", None) is None:  # the first one is what the call raises
+            _STASH.exc = exc
+    else:
+        _unraisable(exc, _TABLE.get(ctx))
+
+
 def _raised(exc: BaseException, ctx: int, raised: int) -> None:
-    """The trampoline's failure path: stash ``exc`` (or report it), set ``*raised``."""
+    """The ctypes trampoline's failure path: stash ``exc`` (or report it), set ``*raised``.
+    (The compiled trampolines call :func:`_report` and set ``*raised`` themselves.)"""
     try:
-        if _in_python_call():
-            if getattr(_STASH, "exc", None) is None:  # the first one is what the call raises
-                _STASH.exc = exc
-        else:
-            _unraisable(exc, _TABLE.get(ctx))
+        _report(exc, ctx)
     finally:
         _FLAG(raised).value = 1  # Rust unwinds, whatever happened here
 
@@ -206,6 +221,42 @@ def _text(address: int) -> str:
 _COMPACT = 2**30 - 1
 
 
+def _key(sig: CallbackT) -> str:
+    """The accelerator's name of a signature: ``"i64,&str->bool"``, ``"->()"``."""
+    args = ",".join(a.name if isinstance(a, Scalar) else "&str" for a in sig.args)
+    return f"{args}->{'()' if sig.ret is None else sig.ret.name}"
+
+
+def _compiled(accel: Any, sig: CallbackT) -> tuple[Any, int] | None:
+    """The accelerator's compiled trampoline for ``sig`` (:data:`_TRAMPOLINES`' entry), or
+    None: an accelerator without them, or a signature it doesn't offer (the ctypes one then).
+
+    It calls the callable of ``ctx`` in :data:`_TABLE` and checks the result as the ctypes
+    trampoline does (the same converters, :func:`_converter`), and hands an exception to
+    :func:`_report`. Its ``release`` forgets ``ctx`` as :func:`_release` does: structs made
+    with either release are interchangeable.
+    """
+    lookup = getattr(accel, "trampoline", None)
+    if lookup is None:
+        return None
+    if not _INSTALLED:
+        from ._types import SCALARS
+
+        converters = {name: _converter(t) for name, t in SCALARS.items()}
+        accel.install_callbacks(_TABLE, _report, converters)
+        _INSTALLED.append(True)
+    found: tuple[int, int] | None = lookup(_key(sig))
+    if found is None:
+        return None
+    call, release = found
+    _RELEASE_ADDRESS[0] = release  # no Python frame (ctypes') to release a stored callable
+    return (None, call)
+
+
+#: Not empty once the accelerator has :data:`_TABLE` and the hooks (:func:`_compiled`).
+_INSTALLED: list[bool] = []
+
+
 def _trampoline(sig: CallbackT) -> tuple[Any, int]:
     """The C function ``R call(void *ctx, A1 a1, …, int32_t *raised)`` for ``sig``.
 
@@ -226,6 +277,10 @@ def _trampoline(sig: CallbackT) -> tuple[Any, int]:
     accel = sys.modules.get("pyo2._accel")
     if accel is not None:
         accel.release_gil_always()
+        compiled = _compiled(accel, sig)
+        if compiled is not None:
+            found = _TRAMPOLINES[sig] = compiled
+            return found
     ret = sig.ret
     restype: Any = None if ret is None else (ctypes.c_bool if ret.kind == "bool" else ret.ctype)
     texts = {i for i, a in enumerate(sig.args) if not isinstance(a, Scalar)}
@@ -279,7 +334,7 @@ def argument(t: CallbackT, value: Any, marshal: Any, where: Any) -> int:
     _, address = _trampoline(t)
     ctx = next(_KEYS)
     _TABLE[ctx] = value
-    c: ctypes.Structure = _Stored(address, ctx, _RELEASE_ADDRESS) if t.stored else _Scoped(address, ctx)
+    c: ctypes.Structure = _Stored(address, ctx, _RELEASE_ADDRESS[0]) if t.stored else _Scoped(address, ctx)
     marshal.keep.append(c)
     marshal.callbacks.append((ctx, t.stored))
     return ctypes.addressof(c)
@@ -307,7 +362,7 @@ def converter(t: CallbackT, retry: type[Exception]) -> Callable[[Any], Entry]:
     table = _TABLE
     keys = _KEYS
     if t.stored:
-        release = _RELEASE_ADDRESS
+        release = _RELEASE_ADDRESS[0]
         structs: list[tuple[int, array[int]]] = []
 
         def convert_stored(value: Any) -> Entry:
