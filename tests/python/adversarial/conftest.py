@@ -22,6 +22,7 @@ def worker(fixture_path: Path) -> Iterator[Worker]:
 # PyPy applies instead (see its "Limits"): these cases are CPython's rules.
 _PYPY_DIFFERS = {
     "int-lie": "PyPy's struct and ctypes convert an int subclass through its own __index__",
+    "int-subclass-lies": "PyPy's struct and ctypes convert an int subclass through its own __index__",
     "-while-lent-": "on PyPy a buffer is lent as a private copy, so resizing it meanwhile is allowed",
     "finalizer-appends-to-next-list": "PyPy runs finalizers when its GC runs, not at the last reference",
 }
