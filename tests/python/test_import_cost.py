@@ -77,4 +77,6 @@ def test_a_call_still_works_and_imports_what_it_uses(fixture_path: Path) -> None
         "    raise AssertionError('no error')\n"
     )
     loaded = loaded_after(code)
-    assert {"typing", "pyo2._protocol", "linecache"} <= loaded
+    # (linecache itself: imported by traceback on 3.9-3.12, and on 3.13 only
+    # when a frame's line is read; the '<pyo2 ' assertion above covers it.)
+    assert {"typing", "pyo2._protocol"} <= loaded
