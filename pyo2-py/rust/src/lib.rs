@@ -1395,13 +1395,21 @@ fn method_type(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
             pfunc: ptr::null_mut(),
         },
     ];
+    // Immutable where CPython allows it: 3.13 deprecates (and 3.14 refuses)
+    // an immutable type with a mutable base, and `Function` can't be made
+    // immutable on the stable ABI before 3.14. On 3.13 a method call is then
+    // not specialised, only a little slower.
+    let immutable = if py.version_info() < (3, 13) {
+        ffi::Py_TPFLAGS_IMMUTABLETYPE
+    } else {
+        0
+    };
     let mut spec = ffi::PyType_Spec {
         name: c"pyo2._accel.Method".as_ptr(),
         basicsize: 0,
         itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT
-            | ffi::Py_TPFLAGS_METHOD_DESCRIPTOR
-            | ffi::Py_TPFLAGS_IMMUTABLETYPE) as std::ffi::c_uint,
+        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_METHOD_DESCRIPTOR | immutable)
+            as std::ffi::c_uint,
         slots: slots.as_mut_ptr(),
     };
     // SAFETY: the GIL is held; `spec` and `slots` are valid for the call
