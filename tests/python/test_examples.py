@@ -32,15 +32,15 @@ def test_stats_example_prints_its_readme_output() -> None:
     assert "percentile must be in 0..=100, got 101" not in result.stderr
 
 
-def test_people_example_prints_its_readme_output() -> None:
-    """The JSON-by-hand and the records versions print the same answers."""
-    pytest.importorskip("numpy")  # the driver's last line
-    library("people", "people")
-    readme = (ROOT / "examples" / "people" / "README.md").read_text()
+def run_against_readme(name: str) -> subprocess.CompletedProcess[str]:
+    """Builds ``examples/NAME``, runs its ``NAME.py`` and checks that it
+    succeeds and prints exactly the README's ```text block."""
+    library(name, name)
+    readme = (ROOT / "examples" / name / "README.md").read_text()
     match = re.search(r"```text\n(.*?)```", readme, re.S)
     assert match, "the README shows the expected output in a ```text block"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "people" / "people.py")],
+        [sys.executable, str(ROOT / "examples" / name / f"{name}.py")],
         capture_output=True,
         text=True,
         check=False,
@@ -49,6 +49,13 @@ def test_people_example_prints_its_readme_output() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == match.group(1)
+    return result
+
+
+def test_people_example_prints_its_readme_output() -> None:
+    """The JSON-by-hand and the records versions print the same answers."""
+    pytest.importorskip("numpy")  # the driver's last line
+    result = run_against_readme("people")
     lines = result.stdout.splitlines()
     by_json, by_records = lines[1], lines[6]
     assert by_json == by_records == "oldest: Grace 85 ['navy', 'cobol']"
@@ -56,20 +63,7 @@ def test_people_example_prints_its_readme_output() -> None:
 
 def test_objects_example_prints_its_readme_output() -> None:
     """PyO3's MyClass and PyClassIter ported to #[pyo2::class], and callbacks."""
-    library("objects", "objects")
-    readme = (ROOT / "examples" / "objects" / "README.md").read_text()
-    match = re.search(r"```text\n(.*?)```", readme, re.S)
-    assert match, "the README shows the expected output in a ```text block"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "objects" / "objects.py")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env={**os.environ, "RUST_BACKTRACE": "0"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == match.group(1)
+    result = run_against_readme("objects")
     # Nothing was reported on the way: no exception escaped a callback
     # unraised, and every object was closed once (none at exit with an error).
     assert result.stderr == ""
