@@ -257,11 +257,23 @@ def _flat_fast_path(sig: Signature, names: list[str]) -> list[str]:
             if t1.mutable or t2.mutable:
                 test += f" and {n1} is not {n2}"  # aliasing a &mut: the general path refuses it
     # Callables last: a converter that raises _Retry after one registered a
-    # callable would leave it registered.
+    # callable would leave it registered. A refused later callable forgets
+    # the ones before it (Rust never receives them).
     cbs = [(i, n) for i, (n, t) in enumerate(sig.params) if isinstance(t, CallbackT)]
     lines = [f"    if {test}:", "        try:"]
     lines += [f"            _pyo2_a{i} = _pyo2_in{i}({n})" for i, n, _ in vecs]
-    lines += [f"            _pyo2_b{i} = _pyo2_in{i}({n})" for i, n in cbs]
+    for k, (i, n) in enumerate(cbs):
+        if not k:
+            lines.append(f"            _pyo2_b{i} = _pyo2_in{i}({n})")
+            continue
+        before = "(" + "".join(f"_pyo2_b{j}, " for j, _ in cbs[:k]) + ")"
+        lines += [
+            "            try:",
+            f"                _pyo2_b{i} = _pyo2_in{i}({n})",
+            "            except _pyo2_Retry:",
+            f"                _pyo2_forget({before}, False)",
+            "                raise",
+        ]
     if not vecs and not cbs:
         lines.append("            pass")
     lines += ["        except _pyo2_Retry:", "            pass", "        else:"]
