@@ -17,6 +17,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use pyo2::abi::{status, OwnedBuf, Slot};
 use pyo2::{PyStr, PyVec};
 
+#[path = "common/people.rs"]
+mod people;
+
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
@@ -1632,6 +1635,9 @@ mod slots {
 
 mod records {
     use super::*;
+    // `In(AdvPerson)` / `Out(AdvPerson)`: the mirrors of a record of
+    // `Person`'s shape, as in `records.rs`.
+    use super::people::{buf_text, person_in, PersonIn, PersonOut};
 
     #[derive(pyo2::Record, Clone, Debug, PartialEq)]
     #[repr(C)]
@@ -1653,22 +1659,6 @@ mod records {
         pub name: String,
         pub age: u8,
         pub tags: Vec<String>,
-    }
-
-    /// `In(AdvPerson)`, as Python lays it out (`pyo2::abi`, "Owned values").
-    #[repr(C)]
-    struct PersonIn {
-        name: PyStr,
-        age: u8,
-        tags: PyVec<PyStr>,
-    }
-
-    /// `Out(AdvPerson)`.
-    #[repr(C)]
-    struct PersonOut {
-        name: OwnedBuf,
-        age: u8,
-        tags: OwnedBuf,
     }
 
     #[pyo2::export]
@@ -1743,21 +1733,6 @@ mod records {
         fn c_maybe(p: *const PersonIn, slot: *mut Slot) -> i32;
         #[link_name = "adv_rec_vec"]
         fn c_vec(points: *const PyVec<AdvPoint>, slot: *mut Slot) -> i32;
-    }
-
-    fn person_in(name: &mut [u8], age: u8, tags: &mut [PyStr]) -> PersonIn {
-        PersonIn {
-            name: view(name),
-            age,
-            tags: view(tags),
-        }
-    }
-
-    /// The text of an `Out(String)` inside a returned buffer.
-    fn text_of(buf: &OwnedBuf) -> String {
-        // SAFETY: every caller passes the `Out(String)` of a returned record:
-        // an `OwnedBuf` of UTF-8 bytes.
-        String::from_utf8(unsafe { buf.as_slice::<u8>() }.to_vec()).unwrap()
     }
 
     /// A C call that takes one (null) record argument and a slot.
@@ -1928,7 +1903,7 @@ mod records {
         // SAFETY: a buffer of AdvPerson's Out mirror.
         let out = &unsafe { buf.as_slice::<PersonOut>() }[0];
         assert_eq!(
-            (text_of(&out.name), out.age, out.tags.len()),
+            (buf_text(&out.name), out.age, out.tags.len()),
             (String::new(), 9, 0)
         );
         drop(buf);
@@ -1945,8 +1920,8 @@ mod records {
         let tags = unsafe { out.tags.as_slice::<OwnedBuf>() };
         assert_eq!(
             (
-                text_of(&out.name),
-                tags.iter().map(text_of).collect::<Vec<_>>()
+                buf_text(&out.name),
+                tags.iter().map(buf_text).collect::<Vec<_>>()
             ),
             ("dee".to_owned(), vec![String::new()])
         );

@@ -9,6 +9,10 @@ use core::ptr;
 use pyo2::abi::{status, OwnedBuf, Slot, Tuple2, Tuple3};
 use pyo2::{PyStr, PyVec};
 
+#[path = "common/people.rs"]
+mod people;
+use people::{buf_text, person_in, PersonIn, PersonOut};
+
 /// A point in the plane.
 #[derive(pyo2::Record, Clone, Debug, PartialEq)]
 #[repr(C)]
@@ -40,21 +44,8 @@ pub struct Team {
     pub spot: Option<Point>,
 }
 
-/// The C mirrors, as Python lays them out (see `pyo2::abi`).
-#[repr(C)]
-struct PersonIn {
-    name: PyStr,
-    age: u8,
-    tags: PyVec<PyStr>,
-}
-
-#[repr(C)]
-struct PersonOut {
-    name: OwnedBuf,
-    age: u8,
-    tags: OwnedBuf,
-}
-
+/// The C mirror of `Team`, as Python lays it out (see `pyo2::abi`);
+/// `Person`'s are in `common/people.rs`.
 #[repr(C)]
 struct TeamIn {
     lead: *const PersonIn,
@@ -199,12 +190,6 @@ fn text(p: *const c_char) -> &'static str {
 fn view<T>(data: &mut [T]) -> PyVec<T> {
     // SAFETY: every caller keeps `data` alive and untouched while the view is used.
     unsafe { PyVec::from_raw_parts(data.as_mut_ptr(), data.len()) }
-}
-
-/// The text of an `OwnedBuf` made from a `String`.
-fn buf_text(buf: &OwnedBuf) -> String {
-    // SAFETY: made from a String: bytes.
-    String::from_utf8(unsafe { buf.as_slice::<u8>() }.to_vec()).unwrap()
 }
 
 /// The texts of an `OwnedBuf` of `String` mirrors.
@@ -494,14 +479,6 @@ fn owned_params_are_copied_and_checked() {
         m.starts_with("parameter `words`: item [1]: PyStr is not valid UTF-8"),
         "{m}"
     );
-}
-
-fn person_in(name: &mut [u8], age: u8, tags: &mut [PyStr]) -> PersonIn {
-    PersonIn {
-        name: view(name),
-        age,
-        tags: view(tags),
-    }
 }
 
 #[test]
