@@ -4,10 +4,13 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::spanned::Spanned;
-use syn::{parse2, Error, FnArg, ImplItem, ImplItemFn, ItemImpl, ItemStruct, ReturnType, Type};
+use syn::{
+    parse2, Error, FnArg, ImplItem, ImplItemFn, ItemImpl, ItemStruct, Meta, ReturnType, Type,
+};
 
 use crate::expand::{
-    check_signature, doc_text, typed_param, uniform_entry, wrap_params, Wrapped, CALL_PREFIX,
+    check_signature, doc_text, release_gil_marker, typed_param, uniform_entry, wrap_params,
+    Wrapped, CALL_PREFIX,
 };
 
 fn with_error(item: TokenStream, e: Error) -> TokenStream {
@@ -59,10 +62,31 @@ enum MethodKind {
     Static,
 }
 
+/// The markers on one method: `#[new]` / `#[getter]`, and `#[release_gil]`.
+#[derive(Clone, Copy, Default)]
+struct Marks {
+    kind: Option<MethodKind>,
+    /// The loader releases the GIL during every call (see `pyo2::abi`,
+    /// "Releasing the GIL").
+    release_gil: bool,
+}
+
+/// Whether `attr` is `#[pyo2::export]` (with or without arguments).
+fn is_export(attr: &syn::Attribute) -> bool {
+    let segments: Vec<String> = attr
+        .path()
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    segments == ["pyo2", "export"]
+}
+
 /// Expands `#[pyo2::methods]` on an inherent impl: the impl (with the
-/// `#[new]` / `#[getter]` markers removed) and a hidden impl holding one
-/// C wrapper and one descriptor per method, the class's `close` and its
-/// class descriptor.
+/// `#[new]` / `#[getter]` / `#[release_gil]` markers removed), a hidden
+/// impl holding one C wrapper and one descriptor per method, the class's
+/// `close` and its class descriptor, and the marker symbol of each
+/// `#[release_gil]` method.
 pub fn methods(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut imp = match parse2::<ItemImpl>(item.clone()) {
         Ok(imp) => imp,
@@ -75,21 +99,40 @@ pub fn methods(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mut kinds = Vec::new();
+    let mut mistake = None;
     for it in &mut imp.items {
         if let ImplItem::Fn(f) = it {
-            let mut kind = None;
+            let mut marks = Marks::default();
             f.attrs.retain(|a| {
                 if a.path().is_ident("new") {
-                    kind = Some(MethodKind::New);
+                    marks.kind = Some(MethodKind::New);
                     false
                 } else if a.path().is_ident("getter") {
-                    kind = Some(MethodKind::Getter);
+                    marks.kind = Some(MethodKind::Getter);
+                    false
+                } else if a.path().is_ident("release_gil") {
+                    if !matches!(a.meta, Meta::Path(_)) {
+                        mistake.get_or_insert_with(|| {
+                            Error::new(a.span(), "#[release_gil] takes no arguments")
+                        });
+                    }
+                    marks.release_gil = true;
                     false
                 } else {
+                    if is_export(a) {
+                        mistake.get_or_insert_with(|| {
+                            Error::new(
+                                a.span(),
+                                "#[pyo2::export] goes on free functions; in #[pyo2::methods], \
+                                 every fn is exported: mark a long-running method \
+                                 #[release_gil] instead of #[pyo2::export(release_gil)]",
+                            )
+                        });
+                    }
                     true
                 }
             });
-            kinds.push(kind);
+            kinds.push(marks);
         }
     }
     let expanded = if !attr.is_empty() {
@@ -97,6 +140,8 @@ pub fn methods(attr: TokenStream, item: TokenStream) -> TokenStream {
             attr.span(),
             "#[pyo2::methods] takes no arguments",
         ))
+    } else if let Some(e) = mistake {
+        Err(e)
     } else {
         expand(&imp, &kinds)
     };
@@ -106,7 +151,7 @@ pub fn methods(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn expand(imp: &ItemImpl, kinds: &[Option<MethodKind>]) -> Result<TokenStream, Error> {
+fn expand(imp: &ItemImpl, kinds: &[Marks]) -> Result<TokenStream, Error> {
     if imp.trait_.is_some() {
         return Err(Error::new(
             imp.span(),
@@ -136,8 +181,12 @@ fn expand(imp: &ItemImpl, kinds: &[Option<MethodKind>]) -> Result<TokenStream, E
         ImplItem::Fn(f) => Some(f),
         _ => None,
     });
-    for (i, (f, kind)) in fns.zip(kinds).enumerate() {
-        let (tokens, entry) = method(&class, i, f, *kind)?;
+    let mut markers = Vec::new();
+    for (i, (f, marks)) in fns.zip(kinds).enumerate() {
+        let (tokens, entry) = method(&class, i, f, marks.kind)?;
+        if marks.release_gil {
+            markers.push(release_gil_marker(&entry.2));
+        }
         wrappers.push(tokens);
         entries.push(entry);
     }
@@ -176,6 +225,8 @@ fn expand(imp: &ItemImpl, kinds: &[Option<MethodKind>]) -> Result<TokenStream, E
                 )
             }
         }
+
+        #(#markers)*
     })
 }
 
@@ -399,8 +450,42 @@ mod tests {
     }
 
     #[test]
+    fn release_gil_marks_a_method() {
+        let out = methods_str(
+            "impl Tok { #[release_gil] fn slow(&self, n: u64) -> u64 { n } \
+             fn quick(&self) -> u8 { 1 } \
+             #[new] #[release_gil] fn new() -> Self { todo!() } }",
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(
+            out.contains("export_name = \"__pyo2_release_gil____pyo2_m__Tok__slow\"")
+                && out.contains("export_name = \"__pyo2_release_gil____pyo2_m__Tok__new\""),
+            "{out}"
+        );
+        assert!(
+            !out.contains("__pyo2_release_gil____pyo2_m__Tok__quick"),
+            "{out}"
+        );
+        assert!(out.contains("static __PYO2_RELEASE_GIL : u8 = 1"), "{out}");
+        // The marker is gone from the user's impl; the class descriptor is as without it.
+        assert!(!out.contains("# [release_gil]"), "{out}");
+        assert!(
+            out.contains("(\"method\" , \"slow\" , \"__pyo2_m__Tok__slow\")"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn mistakes_are_explained() {
         let cases = [
+            (
+                "impl Tok { #[release_gil(yes)] fn f(&self) {} }",
+                "#[release_gil] takes no arguments",
+            ),
+            (
+                "impl Tok { #[pyo2::export(release_gil)] fn f(&self) {} }",
+                "mark a long-running method #[release_gil]",
+            ),
             ("impl<T> Tok<T> { fn f(&self) {} }", "generic impl"),
             ("impl Tok { fn f(self) {} }", "`&self` or `&mut self`"),
             (

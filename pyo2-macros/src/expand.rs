@@ -2,11 +2,13 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
     parse2, Attribute, Error, Expr, FnArg, GenericParam, ItemFn, Lifetime, Lit, Meta, Pat,
-    ReturnType, Signature, Type, TypeReference,
+    ReturnType, Signature, Token, Type, TypeReference,
 };
 
 /// Expands `#[pyo2::export]` on `item` (with the attribute's own tokens `attr`).
@@ -29,19 +31,84 @@ pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
             return with_error(item, e);
         }
     };
-    let expanded = if !attr.is_empty() {
-        Err(Error::new(
-            attr.span(),
-            "#[pyo2::export] takes no arguments",
-        ))
-    } else if function.sig.abi.is_some() {
-        expand_extern(&function)
-    } else {
-        expand(&function)
-    };
+    let expanded = options(attr).and_then(|options| {
+        if function.sig.abi.is_some() {
+            expand_extern(&function, &options)
+        } else {
+            expand(&function, &options)
+        }
+    });
     match expanded {
         Ok(tokens) => tokens,
         Err(e) => with_error(item, e),
+    }
+}
+
+/// The arguments of `#[pyo2::export(...)]`.
+#[derive(Default)]
+struct Options {
+    /// `release_gil`: the library marks the function so that pyo2's loader
+    /// releases the GIL during every call (see `pyo2::abi`, "Releasing the
+    /// GIL").
+    release_gil: bool,
+}
+
+/// What `#[pyo2::export(...)]` accepts, for the messages.
+const ARGUMENTS: &str = "#[pyo2::export] takes no argument but `release_gil` \
+     (#[pyo2::export(release_gil)]: the loader releases the GIL while the function runs, \
+     so that other Python threads run meanwhile)";
+
+/// Reads the attribute's own tokens: nothing, or `release_gil`.
+fn options(attr: TokenStream) -> Result<Options, Error> {
+    let mut options = Options::default();
+    if attr.is_empty() {
+        return Ok(options);
+    }
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated
+        .parse2(attr)
+        .map_err(|e| Error::new(e.span(), ARGUMENTS))?;
+    for meta in metas {
+        let path = meta.path();
+        if !path.is_ident("release_gil") {
+            let name = path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect::<Vec<_>>()
+                .join("::");
+            return Err(Error::new(
+                meta.span(),
+                format!("unknown argument `{name}`: {ARGUMENTS}"),
+            ));
+        }
+        if !matches!(meta, Meta::Path(_)) {
+            return Err(Error::new(
+                meta.span(),
+                "`release_gil` takes no value: write #[pyo2::export(release_gil)]",
+            ));
+        }
+        if options.release_gil {
+            return Err(Error::new(meta.span(), "`release_gil` is given twice"));
+        }
+        options.release_gil = true;
+    }
+    Ok(options)
+}
+
+/// The prefix of the marker symbol of a function or method marked
+/// `release_gil` (see `pyo2::abi`, "Releasing the GIL").
+pub(crate) const RELEASE_GIL_PREFIX: &str = "__pyo2_release_gil__";
+
+/// The marker of `symbol` (a function's or a method's C symbol): an
+/// exported one-byte static, data and not a function, so that no loader
+/// lists it as a function of the library.
+pub(crate) fn release_gil_marker(symbol: &str) -> TokenStream {
+    let marker = format!("{RELEASE_GIL_PREFIX}{symbol}");
+    quote! {
+        const _: () = {
+            #[unsafe(export_name = #marker)]
+            static __PYO2_RELEASE_GIL: u8 = 1;
+        };
     }
 }
 
@@ -317,7 +384,7 @@ fn py_lifetime() -> Lifetime {
 /// The name of [`py_lifetime`].
 const PY: &str = "py";
 
-fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
+fn expand(function: &ItemFn, options: &Options) -> Result<TokenStream, Error> {
     check_signature(&function.sig, "export")?;
     check_plain(function)?;
     let sig = &function.sig;
@@ -352,9 +419,12 @@ fn expand(function: &ItemFn) -> Result<TokenStream, Error> {
         false,
         &c_types,
     );
+    let marker = options.release_gil.then(|| release_gil_marker(&name));
 
     Ok(quote! {
         #function
+
+        #marker
 
         const _: () = {
             #[unsafe(export_name = #name)]
@@ -447,7 +517,7 @@ pub(crate) fn uniform_entry(
 
 /// `#[pyo2::export]` on a `#[no_mangle] extern "C" fn`: the function stays
 /// as written; only a descriptor is added.
-fn expand_extern(function: &ItemFn) -> Result<TokenStream, Error> {
+fn expand_extern(function: &ItemFn, options: &Options) -> Result<TokenStream, Error> {
     check_signature(&function.sig, "export")?;
     let sig = &function.sig;
     if let Some(abi) = &sig.abi {
@@ -521,9 +591,12 @@ fn expand_extern(function: &ItemFn) -> Result<TokenStream, Error> {
         let pname = &p.name;
         quote!((#pname, <#ty as ::pyo2::abi::ExternParam<'static>>::describe))
     });
+    let marker = options.release_gil.then(|| release_gil_marker(&name));
 
     Ok(quote! {
         #function
+
+        #marker
 
         const _: () = {
             // Compile-time checks, never called: each parameter's C ABI is
@@ -1030,7 +1103,39 @@ mod tests {
             ),
             ("", "fn f(g: &dyn Fn(u8)) {}", "a callback parameter is"),
             ("", "fn f() -> impl Display {}", "impl Trait"),
-            ("name = \"g\"", "fn f() {}", "takes no arguments"),
+            (
+                "name = \"g\"",
+                "fn f() {}",
+                "unknown argument `name`: #[pyo2::export] takes no argument but `release_gil`",
+            ),
+            ("gil", "fn f() {}", "unknown argument `gil`"),
+            (
+                "pyo2::release_gil",
+                "fn f() {}",
+                "unknown argument `pyo2::release_gil`",
+            ),
+            ("release_gil, fast", "fn f() {}", "unknown argument `fast`"),
+            (
+                "release_gil = true",
+                "fn f() {}",
+                "`release_gil` takes no value",
+            ),
+            (
+                "release_gil(1)",
+                "fn f() {}",
+                "`release_gil` takes no value",
+            ),
+            ("release_gil, release_gil", "fn f() {}", "given twice"),
+            (
+                "\"release_gil\"",
+                "fn f() {}",
+                "takes no argument but `release_gil`",
+            ),
+            (
+                "release_gil",
+                "#[no_mangle] pub extern \"C\" fn f(s: &str) {}",
+                "&str is two words",
+            ),
             ("", "struct S;", "goes on a plain function"),
         ];
         for (attr, item, expected) in cases {
@@ -1088,6 +1193,40 @@ mod tests {
         let out = expand_str("", "#[no_mangle] extern fn r#type(r#in: u8) {}");
         assert!(out.contains("export_name = \"__pyo2_sig__type\""), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn release_gil_adds_a_marker_and_changes_nothing_else() {
+        let item = "/// Sleeps.\nfn nap(ms: u64) -> u64 { ms }";
+        let plain = expand_str("", item);
+        for attr in ["release_gil", "release_gil,"] {
+            let marked = expand_str(attr, item);
+            assert!(!marked.contains("compile_error"), "{marked}");
+            let marker = "const _ : () = { # [unsafe (export_name = \"__pyo2_release_gil__nap\")] \
+                          static __PYO2_RELEASE_GIL : u8 = 1 ; } ;";
+            assert!(marked.contains(marker), "{marked}");
+            // Without the marker, the expansion is the unmarked one: same
+            // symbols, same descriptor.
+            assert_eq!(
+                marked.replacen(marker, "", 1).replace("  ", " "),
+                plain.replace("  ", " ")
+            );
+        }
+        assert!(!plain.contains("__pyo2_release_gil__"), "{plain}");
+        // The describe-only form: the marker is named after the C symbol.
+        let out = expand_str(
+            "release_gil",
+            "#[unsafe(export_name = \"renamed\")] pub extern \"C\" fn inner(x: u8) {}",
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(
+            out.contains("export_name = \"__pyo2_release_gil__renamed\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("export_name = \"__pyo2_sig__renamed\""),
+            "{out}"
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@ use proc_macro::TokenStream;
 
 /// Exports a plain Rust function to Python with a signature descriptor.
 ///
-/// See `pyo2::export` for the documentation.
+/// `#[pyo2::export(release_gil)]` (its only argument) also exports the
+/// marker `__pyo2_release_gil__SYMBOL`, which asks the loader to release
+/// the GIL during every call. See `pyo2::export` for the documentation.
 #[proc_macro_attribute]
 pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::export(attr.into(), item.into()).into()
@@ -39,7 +41,8 @@ pub fn class(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Exports the methods of a `#[pyo2::class]`.
 ///
-/// See `pyo2::methods` for the documentation.
+/// `#[new]`, `#[getter]` and `#[release_gil]` mark methods (and are removed
+/// from the impl). See `pyo2::methods` for the documentation.
 #[proc_macro_attribute]
 pub fn methods(attr: TokenStream, item: TokenStream) -> TokenStream {
     class::methods(attr.into(), item.into()).into()

@@ -524,6 +524,50 @@
 //! predates it never looks the symbol up, so older loaders keep working;
 //! loaders list no `__pyo2_call__*` symbol as a function of the library.
 //!
+//! # Releasing the GIL
+//!
+//! `#[pyo2::export(release_gil)]` on a function (either form), or
+//! `#[release_gil]` on a method of a `#[pyo2::methods]` block, adds one
+//! symbol to the function's others:
+//!
+//! ```c
+//! const uint8_t __pyo2_release_gil__SYMBOL = 1;
+//! ```
+//!
+//! `SYMBOL` is the function's C symbol: `__pyo2_release_gil__f` for
+//! `fn f`, the `#[no_mangle]` / `#[export_name]` symbol of the
+//! describe-only form, and for a method the symbol its class descriptor
+//! names (`__pyo2_release_gil____pyo2_m__CLASS__METHOD`, as for the
+//! uniform entry point). The marker is data, not a function (an
+//! `STT_OBJECT` in an ELF symbol table), one byte holding 1: its presence
+//! is the mark, and a loader needs only to look it up (a dependency's
+//! symbol of that name doesn't count).
+//!
+//! It asks the loader to release the GIL during every call of the
+//! function, whatever its parameters: a long-running function that takes
+//! only scalars (a simulation step, a wait, a blocking read) then lets
+//! other Python threads run. Nothing else changes: the function, its typed
+//! symbol, its uniform entry point and its descriptor (the same text and
+//! version) are the unmarked function's.
+//!
+//! pyo2's loader reads the mark when it makes the compiled accelerator's
+//! function (see [the uniform entry point](self#the-uniform-entry-point)),
+//! which otherwise releases the GIL only for calls that pass a list or a
+//! text: for a scalar-only call, releasing and re-acquiring it costs more
+//! than the call. The pure-Python path calls through ctypes, which releases
+//! the GIL in every call, marked or not, except a call that lends a
+//! writable buffer in place: that one keeps it, so that no Python code
+//! changes the buffer while Rust holds a view of it, and the mark doesn't
+//! change that. A describe-only `extern "C"` function is always called
+//! through ctypes; its mark tells other loaders, and `python -m pyo2
+//! inspect` shows it.
+//!
+//! Compatibility both ways: a loader that predates the mark reads the same
+//! descriptor, loads the function as before (releasing the GIL by its own
+//! rule) and never lists the marker among the library's functions, which
+//! it reads as `STT_FUNC` symbols; a library that predates the mark has no
+//! marker, and a newer loader treats its functions as unmarked.
+//!
 //! # Sealed and unsafe traits
 //!
 //! The loader trusts each trait here to say what crosses the boundary, so

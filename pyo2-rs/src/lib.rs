@@ -243,6 +243,65 @@ pub use vec::{PyStr, PyVec};
 /// #[no_mangle]
 /// pub extern "C" fn owned() -> String { String::new() }
 /// ```
+///
+/// # Releasing the GIL
+///
+/// With pyo2's compiled accelerator, a call releases the GIL while Rust runs
+/// when it passes a list or a text, and keeps it for a call with only
+/// scalars, where releasing and re-acquiring it would cost more than the
+/// call. A long-running function that takes only scalars (a simulation
+/// step, a wait, a blocking read) would then block every other Python
+/// thread while it runs: mark it `#[pyo2::export(release_gil)]` and
+/// every call of it releases the GIL.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// /// Waits `ms` milliseconds; returns how long it waited.
+/// #[pyo2::export(release_gil)]
+/// fn wait_ms(ms: u64) -> u64 {
+///     std::thread::sleep(Duration::from_millis(ms));
+///     ms
+/// }
+///
+/// /// Counts the primes below `n` (scalar-only, and long for a large `n`).
+/// #[pyo2::export(release_gil)]
+/// #[no_mangle]
+/// pub extern "C" fn count_primes(n: u64) -> u64 {
+///     (2..n).filter(|&k| (2..k).take_while(|d| d * d <= k).all(|d| k % d != 0)).count() as u64
+/// }
+/// # assert_eq!(wait_ms(1), 1);
+/// # assert_eq!(count_primes(20), 8);
+/// ```
+///
+/// ```python
+/// dll.wait_ms.releases_gil                                     # True (False without the mark)
+/// threading.Thread(target=dll.wait_ms, args=(500,)).start()   # other threads run meanwhile
+/// ```
+///
+/// The function is otherwise unchanged (same symbols, same descriptor):
+/// the library also exports a one-byte marker, `__pyo2_release_gil__NAME`,
+/// which the loader looks for (see [`abi`](abi#releasing-the-gil)), so a
+/// library with marked functions still loads with an older `pyo2` package
+/// (which applies its own rule), and a newer package loads libraries built
+/// before the mark as before. Without the accelerator (`PYO2_PURE=1`, PyPy,
+/// a pure install) calls go through `ctypes`, which releases the GIL in
+/// every call anyway, marked or not, except calls that lend a writable
+/// buffer in place; the same goes for a `#[no_mangle] extern "C"` function,
+/// which `ctypes` always calls. For a method of a [`#[pyo2::methods]`](methods)
+/// block, write `#[release_gil]` on the method.
+///
+/// `release_gil` is the only argument the attribute takes:
+///
+/// ```compile_fail
+/// #[pyo2::export(fast)]
+/// fn twice(x: i64) -> i64 { x * 2 }
+/// ```
+///
+/// ```compile_fail
+/// #[pyo2::export(release_gil = true)]
+/// fn twice(x: i64) -> i64 { x * 2 }
+/// ```
 #[doc(inline)]
 pub use pyo2_macros::export;
 
@@ -371,6 +430,47 @@ pub use pyo2_macros::class;
 /// Every `fn` of the block is exported; `#[new]` marks the constructor and
 /// `#[getter]` a property. See [`class`] for an example and
 /// [`abi`](abi#objects) for the C ABI.
+///
+/// `#[release_gil]` marks a long-running method (any kind, `#[new]` and
+/// static methods included) whose calls release the GIL whatever their
+/// parameters, as [`#[pyo2::export(release_gil)]`](export#releasing-the-gil)
+/// does for a function:
+///
+/// ```
+/// #[pyo2::class]
+/// pub struct Model { weights: Vec<f64> }
+///
+/// #[pyo2::methods]
+/// impl Model {
+///     #[new]
+///     fn new(n: u64) -> Self {
+///         Model { weights: vec![1.0; n as usize] }
+///     }
+///     /// Trains for `steps` steps: scalar-only, and long.
+///     #[release_gil]
+///     fn train(&mut self, steps: u64) -> f64 {
+///         for _ in 0..steps {
+///             self.weights.iter_mut().for_each(|w| *w *= 0.999);
+///         }
+///         self.weights.iter().sum()
+///     }
+/// }
+/// # let mut m = Model::new(2);
+/// # assert!(m.train(1) < 2.0);
+/// ```
+///
+/// `#[pyo2::export]` doesn't go on a method:
+///
+/// ```compile_fail
+/// #[pyo2::class]
+/// pub struct Model { steps: u64 }
+///
+/// #[pyo2::methods]
+/// impl Model {
+///     #[pyo2::export(release_gil)]
+///     fn train(&mut self, steps: u64) { self.steps += steps; }
+/// }
+/// ```
 #[doc(inline)]
 pub use pyo2_macros::methods;
 

@@ -522,6 +522,194 @@ dll.clear_logger()
     assert result.stdout.split() == ["Function", "False", "True", "True", "15", "3"]
 
 
+# ---------------------------------------------------------------------------
+# #[pyo2::export(release_gil)] and #[release_gil] methods: the library marks a
+# long-running function with the data symbol __pyo2_release_gil__SYMBOL.
+
+#: The marked functions and methods of the fixture, by C symbol, and their unmarked twins.
+MARKED = [
+    "gil_sleep_ms",
+    "gil_sleep_ms_extern",
+    "__pyo2_m__GilSleeper__sleep_ms",
+    "__pyo2_m__GilSleeper__nap_ms",
+]
+UNMARKED = ["gil_sleep_ms_held", "__pyo2_m__GilSleeper__sleep_ms_held", "__pyo2_m__GilSleeper__new", "ex_sub"]
+
+
+def progress_during(call: Any) -> tuple[Any, int]:
+    """What ``call()`` returns, and how many times another Python thread
+    counted while it ran (more than 0 only if the call let it run)."""
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    t = threading.Thread(target=count)
+    t.start()
+    try:
+        while ticks == 0:  # the counter runs
+            time.sleep(0.001)
+        before = ticks
+        result = call()
+        during = ticks - before
+    finally:
+        stop.set()
+        t.join()
+    return result, during
+
+
+def test_release_gil_is_a_data_symbol_older_loaders_ignore(lib: pyo2.RustDLL, fixture_path: Path) -> None:
+    """The mark is one exported byte, not a function (a loader that lists the
+    library's functions never lists it) and not in the descriptor (which
+    reads as an unmarked function's, so an older loader loads the function
+    as before); a library without the mark (built before it existed, or
+    unmarked) loads as before, its functions unmarked."""
+    from pyo2._dll import function_names
+    from pyo2._symbols import exported_functions
+
+    for symbol in MARKED:
+        assert _accelerate.release_gil_marked(lib, symbol), symbol
+        pointer = _accelerate._cdll(lib)[_accelerate.RELEASE_GIL_PREFIX + symbol]
+        assert ctypes.c_uint8.from_address(ctypes.cast(pointer, ctypes.c_void_p).value or 0).value == 1
+    for symbol in UNMARKED:
+        assert not _accelerate.release_gil_marked(lib, symbol), symbol
+    assert not _accelerate.release_gil_marked(object(), "gil_sleep_ms")  # not a RustDLL
+    listed = [*exported_functions(str(fixture_path)), *function_names(lib), *dir(lib)]
+    assert "gil_sleep_ms" in listed
+    assert not [n for n in listed if "release_gil__" in n]
+    # The descriptors: version 1, spelled as the unmarked twin's.
+    for name in ["gil_sleep_ms", "gil_sleep_ms_held"]:
+        address = ctypes.cast(_accelerate._cdll(lib)[_abi.SIG_PREFIX + name], ctypes.c_void_p).value
+        text = ctypes.CFUNCTYPE(ctypes.c_char_p)(address or 0)() or b""
+        assert text.decode().split("\n")[:2] == ["pyo2 1", f"fn {name}(ms: u64) -> u64"]
+    assert lib.gil_sleep_ms(2) == 2 == lib.gil_sleep_ms_held(2) == lib.gil_sleep_ms_extern(2)
+
+
+def test_a_function_marked_release_gil_lets_other_threads_run(lib: pyo2.RustDLL) -> None:
+    """A 300 ms scalar-only call marked release_gil: another Python thread
+    counts meanwhile, accelerated or pure (ctypes releases the GIL in every call)."""
+    fast, pure = pair(lib, "gil_sleep_ms")
+    assert fast.releases_gil  # the mark, whatever the process did before
+    S = lib.types.GilSleeper
+    sleeper = S()
+    calls = [
+        fast,
+        pure,
+        lib.gil_sleep_ms_extern,  # describe-only: ctypes calls it
+        sleeper.sleep_ms,
+        S.nap_ms,
+    ]
+    assert not isinstance(lib.gil_sleep_ms_extern, accel.Function)
+    if _accelerate.available():
+        assert type(S.sleep_ms) is accel.Method and S.sleep_ms.releases_gil
+        assert type(S.nap_ms) is accel.Function and S.nap_ms.releases_gil
+    else:  # PYO2_PURE=1: methods are pure
+        assert not isinstance(S.sleep_ms, accel.Function) and not isinstance(S.nap_ms, accel.Function)
+    for f in calls:
+        result, during = progress_during(lambda f=f: f(300))
+        assert result == 300, f
+        assert during > 0, f
+    assert sleeper.naps == 1
+
+
+@pytest.mark.parametrize("pure", ["0", "1"])
+def test_unmarked_scalar_functions_keep_the_gil(fixture_path: Path, pure: str) -> None:
+    """In a fresh process (no callable handed to Rust yet): accelerated, the
+    marked functions and methods release the GIL and their unmarked twins
+    keep it (another thread can't run for the whole 300 ms call); pure,
+    every call releases it."""
+    code = f"""
+import os, threading, time
+os.environ["PYO2_PURE"] = {pure!r}
+import pyo2
+dll = pyo2.RustDLL({str(fixture_path)!r})
+S = dll.types.GilSleeper
+s = S()
+calls = [
+    ("fn", dll.gil_sleep_ms, dll.gil_sleep_ms),
+    ("fn_held", dll.gil_sleep_ms_held, dll.gil_sleep_ms_held),
+    ("method", S.sleep_ms, s.sleep_ms),
+    ("method_held", S.sleep_ms_held, s.sleep_ms_held),
+    ("static", S.nap_ms, S.nap_ms),
+    ("ex_sub", dll.ex_sub, None),  # unmarked, as in a library built before the mark
+]
+for label, f, _ in calls:
+    print(label, type(f).__name__, getattr(f, "releases_gil", "-"))
+ticks, gap, last, stop = 0, 0.0, time.perf_counter(), False
+def count():
+    global ticks, gap, last
+    while not stop:
+        now = time.perf_counter()
+        gap, last = max(gap, now - last), now
+        ticks += 1
+t = threading.Thread(target=count)
+t.start()
+while ticks == 0:
+    time.sleep(0.001)
+for label, _, call in calls:
+    if call is None:
+        continue
+    gap, before = 0.0, ticks
+    assert call(300) == 300
+    after = ticks
+    while ticks == after:  # the counter ran again: its longest gap covers the call
+        time.sleep(0.001)
+    print(label, after - before > 0, gap >= 0.25)
+stop = True
+t.join()
+"""
+    result = run_python(code, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    if pure == "0":
+        assert lines[:6] == [
+            "fn Function True",
+            "fn_held Function False",
+            "method Method True",
+            "method_held Method False",
+            "static Function True",
+            "ex_sub Function False",
+        ]
+        # Released: the counter ran during the call. Kept: it waited for the
+        # whole call (it may also have run a little between `before` and the call).
+        measured = [ln.split() for ln in lines[6:]]
+        assert [m[0] for m in measured] == ["fn", "fn_held", "method", "method_held", "static"]
+        for label, progressed, waited in measured:
+            assert (waited if label.endswith("_held") else progressed) == "True", label
+    else:
+        assert [ln.split(" ", 1)[1] for ln in lines[:6]] == ["function -"] * 6
+        assert [ln.split()[:2] for ln in lines[6:]] == [
+            [k, "True"] for k in ["fn", "fn_held", "method", "method_held", "static"]
+        ]
+
+
+def test_inspect_shows_the_marks(fixture_path: Path) -> None:
+    import io
+
+    from pyo2._cli import main
+
+    out = io.StringIO()
+    main(["inspect", str(fixture_path)], out=out)
+    lines = out.getvalue().splitlines()
+
+    def attribute(signature: str) -> str:
+        """The line above ``signature``'s (its doc comment's last line, or its attribute)."""
+        return lines[lines.index(signature) - 1]
+
+    assert attribute("fn gil_sleep_ms(ms: u64) -> u64") == "#[pyo2::export(release_gil)]"
+    assert attribute("fn gil_sleep_ms_extern(ms: u64) -> u64") == "#[pyo2::export(release_gil)]"
+    assert attribute("fn gil_sleep_ms_held(ms: u64) -> u64").startswith("/// ")
+    methods = [ln.strip() for ln in lines if ln.startswith("    #[release_gil] ")]
+    assert methods == [
+        "#[release_gil] fn sleep_ms(&self, ms: u64) -> u64",
+        "#[release_gil] fn nap_ms(ms: u64) -> u64",
+    ]
+    assert "    fn sleep_ms_held(&self, ms: u64) -> u64" in lines
+
+
 def test_no_references_or_memory_leak(lib: pyo2.RustDLL) -> None:
     sum_, _ = pair(lib, "ex_sum")
     greet, _ = pair(lib, "ex_greet")

@@ -12,6 +12,12 @@ pure path's. Errors after the call (``Err``, a panic, a refused argument)
 are built by :func:`_failure` with :func:`pyo2._abi.outcome`, as the pure
 path builds them.
 
+The GIL is released while Rust runs when a call passes a list or a text,
+or when the library marks the function ``release_gil``
+(``#[pyo2::export(release_gil)]``, ``#[release_gil]`` on a method): it
+then exports the data symbol ``__pyo2_release_gil__SYMBOL`` (see
+``pyo2::abi``, "Releasing the GIL"; :func:`release_gil_marked`).
+
 :func:`accelerate` is called by :func:`pyo2._function.make_function`; it
 returns ``None`` (keep the pure function) unless
 
@@ -39,10 +45,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["ENTRY_PREFIX", "accelerate", "available", "entry_address", "plan"]
+__all__ = [
+    "ENTRY_PREFIX",
+    "RELEASE_GIL_PREFIX",
+    "accelerate",
+    "available",
+    "entry_address",
+    "plan",
+    "release_gil_marked",
+]
 
 #: Prefix of an exported function's uniform entry point.
 ENTRY_PREFIX = "__pyo2_call__"
+#: Prefix of the marker of a function or method exported with ``release_gil``.
+RELEASE_GIL_PREFIX = "__pyo2_release_gil__"
 
 #: The accelerator module, or ``None`` (not built, not CPython 3.10+, or ``PYO2_PURE=1``).
 _accel: Any = None
@@ -109,8 +125,7 @@ def entry_address(dll: Any, name: str, typed: int | None = None) -> int | None:
     with ``typed``, only when the library's symbol ``name`` is at that
     address (the function being made is that symbol).
     """
-    state = vars(dll).get(" pyo2")  # pyo2._dll's state of a RustDLL
-    cdll = getattr(state, "cdll", None)
+    cdll = _cdll(dll)
     if cdll is None:
         return None
     try:
@@ -121,6 +136,28 @@ def entry_address(dll: Any, name: str, typed: int | None = None) -> int | None:
         return None
     address = ctypes.cast(pointer, ctypes.c_void_p).value
     return address or None
+
+
+def release_gil_marked(dll: Any, symbol: str) -> bool:
+    """Whether the library marks the function or method ``symbol`` (its C
+    symbol) ``release_gil``: it exports ``__pyo2_release_gil__SYMBOL``
+    itself (a dependency's doesn't count). A library built before the
+    marker existed has none: its functions follow the parameter rule.
+    """
+    cdll = _cdll(dll)
+    if cdll is None:
+        return False
+    try:
+        cdll[RELEASE_GIL_PREFIX + symbol]  # its address only: the marker is data, never called
+    except AttributeError:  # none, or a dependency's
+        return False
+    return True
+
+
+def _cdll(dll: Any) -> Any:
+    """The library's own symbols (``pyo2._dll._Library``) of a RustDLL, or None."""
+    state = getattr(dll, "__dict__", {}).get(" pyo2")  # pyo2._dll's state of a RustDLL
+    return getattr(state, "cdll", None)
 
 
 def _failure(name: str, ret: Ret) -> Callable[[int, int], tuple[BaseException, bool]]:
@@ -164,10 +201,12 @@ def accelerate(
 
     ``names``: the parameter names keywords bind to (``None``: keyword calls
     go to ``pure``). The GIL is released while Rust runs when a list or a
-    text is passed, and kept for scalar-only calls (releasing it costs more
-    than such a call) until the process first hands Rust a Python callable
-    (:mod:`pyo2._callbacks` then calls ``_accel.release_gil_always()``: a
-    Rust thread may call it while a scalar call waits for that thread).
+    text is passed or the library marks the function ``release_gil``
+    (:func:`release_gil_marked`), and kept for other scalar-only calls
+    (releasing it costs more than such a call) until the process first
+    hands Rust a Python callable (:mod:`pyo2._callbacks` then calls
+    ``_accel.release_gil_always()``: a Rust thread may call it while a
+    scalar call waits for that thread).
 
     ``module``: the accelerator module (by default the one this process
     uses, none with ``PYO2_PURE=1``; the tests pass it). ``address``: the
@@ -203,7 +242,7 @@ def accelerate(
     for key in ("__name__", "__qualname__", "__module__", "__doc__"):
         attrs[key] = getattr(pure, key)
     attrs["__wrapped__"] = pure
-    release = any(not isinstance(t, Scalar) for _, t in sig.params)
+    release = any(not isinstance(t, Scalar) for _, t in sig.params) or release_gil_marked(dll, symbol)
     return (module.Function if cls is None else module.Method)(
         entry,
         params,

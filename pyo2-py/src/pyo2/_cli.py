@@ -3,8 +3,11 @@
 ``python -m pyo2 inspect LIB`` lists every function the library exports: the
 ones exported with ``#[pyo2::export]`` with the signature the library itself
 describes (and their doc comment), then the plain ``extern "C"`` ones, whose
-signature pyo2 infers per call unless it is declared; then its records and
-its classes (``#[pyo2::class]``, with their methods).
+its signature pyo2 infers per call unless it is declared; then its records and
+its classes (``#[pyo2::class]``, with their methods). A function or method
+the library marks ``release_gil`` (the accelerator releases the GIL during
+its calls) is shown with its attribute, ``#[pyo2::export(release_gil)]`` or
+``#[release_gil]``.
 
 ``python -m pyo2 bindgen LIB -o mylib.py`` writes a typed module of them
 (see :mod:`pyo2._bindgen`); ``--check`` says whether that module is up to
@@ -28,6 +31,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from ._accelerate import release_gil_marked
 from ._bindgen import Loader, check, derive_lib_name, module
 from ._dll import RustDLL, function_names, library_path
 from ._errors import Pyo2Error, SignatureError
@@ -140,6 +144,8 @@ def _inspect(target: str, out: TextIO) -> int:
             continue
         # Each line printable: a doc comment can't move the cursor or fake a line.
         lines = [f"/// {_printable(line)}".rstrip() for line in sig.doc.split("\n")] if sig.doc else []
+        if release_gil_marked(dll, name):
+            lines.append("#[pyo2::export(release_gil)]")
         exported.append("\n".join([*lines, _printable(str(sig))]))
     print(f'{path}: {len(exported)} exported with #[pyo2::export], {len(plain)} plain extern "C"', file=out)
     if exported:
@@ -173,13 +179,35 @@ def _class_lines(dll: RustDLL) -> tuple[list[str], int]:
             continue
         lines += [f"/// {_printable(line)}".rstrip() for line in info.doc.split("\n")] if info.doc else []
         lines.append(f"class {_printable(name)} {{")
-        for kind, _, sig in info.members:
+        marked = _marked_members(dll, name)
+        for kind, member, sig in info.members:
             doc = sig.doc.split("\n") if sig.doc else []
             lines += [f"    /// {_printable(line)}".rstrip() for line in doc]
             attribute = {"new": "#[new] ", "getter": "#[getter] "}.get(kind, "")
+            if member in marked:
+                attribute += "#[release_gil] "
             lines.append(f"    {attribute}{_printable(str(sig))}")
         lines.append("}")
     return lines, status
+
+
+def _marked_members(dll: RustDLL, name: str) -> set[str]:
+    """The members of the class ``name`` (``__init__`` for its constructor)
+    whose symbol, read from the class descriptor, the library marks ``release_gil``."""
+    from ._dll import _state
+    from ._objects import _describe
+
+    state = _state(dll)
+    try:
+        text = _describe(state.cdll, state.path, name)
+    except Exception:  # unreadable: the class line says so already
+        return set()
+    marked: set[str] = set()
+    for line in (text or "").partition("\n\n")[0].split("\n")[2:]:
+        parts = line.split(" ")
+        if len(parts) == 3 and release_gil_marked(dll, parts[2]):
+            marked.add("__init__" if parts[0] == "new" else parts[1])
+    return marked
 
 
 def _records(dll: RustDLL) -> tuple[list[str], int]:
