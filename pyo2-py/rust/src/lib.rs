@@ -87,6 +87,18 @@ const NO_HEADER: Header = Header {
 /// The uniform entry point of an exported function.
 type Entry = unsafe extern "C" fn(*const Arg, usize, *mut Slot) -> i32;
 
+/// A vectorcall function (PEP 590): how CPython calls a [`Function`].
+type Vectorcall = ffi::vectorcallfunc;
+
+/// `Py_TPFLAGS_HAVE_VECTORCALL`: the type's instances hold a [`Vectorcall`]
+/// at its `tp_vectorcall_offset`. The bit is part of the stable ABI since
+/// Python 3.8; it is named in the limited API only from 3.12 (as pyo3-ffi
+/// mirrors), so spelled out here.
+const HAVE_VECTORCALL: std::ffi::c_ulong = 1 << 11;
+
+/// `PY_VECTORCALL_ARGUMENTS_OFFSET`: a flag in `nargsf`, not a count.
+const ARGUMENTS_OFFSET: usize = 1 << (usize::BITS - 1);
+
 const OK: i32 = 0;
 const NONE: i32 = 1;
 
@@ -165,6 +177,7 @@ impl Scalar {
     ///
     /// The GIL is held; `obj` is a valid object; `dst` is valid for writes
     /// of `self.size()` bytes, aligned for the type.
+    #[inline(always)]
     unsafe fn put(self, obj: *mut ffi::PyObject, dst: *mut u8, ints: bool) -> bool {
         // SAFETY: the caller's guarantees; the checks below run no Python code.
         unsafe {
@@ -605,6 +618,40 @@ unsafe fn text(obj: *mut ffi::PyObject, utf8: bool) -> Option<Header> {
     })
 }
 
+/// Converts the `n` items of the exact list `obj` into `elem`s at `base`;
+/// `false` (some written) if one can't be: the caller falls back. Sets
+/// `saw_int` if an `f64` came from an `int`.
+///
+/// # Safety
+///
+/// The GIL is held; `obj` is a valid exact list of `n` items; `base` is
+/// valid for writes of `n` elements of `elem`, aligned for it.
+#[inline(always)]
+unsafe fn fill(
+    obj: *mut ffi::PyObject,
+    n: usize,
+    elem: Scalar,
+    base: *mut u8,
+    saw_int: &mut bool,
+) -> bool {
+    let ints = elem == Scalar::F64;
+    for i in 0..n {
+        // SAFETY: `i < n`, the list's size, which nothing changes meanwhile:
+        // the conversions run no Python code. A borrowed reference.
+        let item = unsafe { ffi::PyList_GetItem(obj, i as ffi::Py_ssize_t) };
+        if item.is_null() {
+            return false;
+        }
+        // SAFETY: a valid object.
+        *saw_int |= ints && unsafe { ffi::PyFloat_CheckExact(item) } == 0;
+        // SAFETY: element `i` lies inside the buffer (the caller's guarantee), aligned.
+        if !unsafe { elem.put(item, base.add(i * elem.size()), ints) } {
+            return false;
+        }
+    }
+    true
+}
+
 /// `obj` packed as a list of `elem`, or `None` to fall back.
 ///
 /// # Safety
@@ -624,23 +671,35 @@ unsafe fn pack(
     // SAFETY: as above; an exact list.
     let n = unsafe { ffi::PyList_Size(obj) };
     let n = usize::try_from(n).ok()?;
-    let mut data: Vec<u64> = vec![0; (n * elem.size()).div_ceil(8)];
+    let words = (n * elem.size()).div_ceil(8);
+    let mut data: Vec<u64> = Vec::with_capacity(words);
     let base = data.as_mut_ptr().cast::<u8>();
-    let ints = elem == Scalar::F64;
+    if words > 0 {
+        // The last word's bytes past the last element stay zero (the
+        // buffers are compared word by word).
+        // SAFETY: `words - 1 < capacity`.
+        unsafe { data.as_mut_ptr().add(words - 1).write(0) };
+    }
     // An int in a list of f64 (converted, maybe rounded): the float can't
     // tell whether the list still holds that int.
     let mut saw_int = false;
-    for i in 0..n {
-        // SAFETY: `i < n`, the list's size, which nothing changes meanwhile:
-        // the conversions run no Python code. A borrowed reference.
-        let item = unsafe { ffi::PyList_GetItem(obj, i as ffi::Py_ssize_t) };
-        // SAFETY: a valid object, if not null.
-        saw_int |= ints && !item.is_null() && unsafe { ffi::PyFloat_CheckExact(item) } == 0;
-        // SAFETY: element `i` lies inside `data` (n * size bytes), aligned (8-aligned base, size-multiple offset).
-        if item.is_null() || !unsafe { elem.put(item, base.add(i * elem.size()), ints) } {
-            return None;
+    // One loop per element type, each with `put` specialised for it.
+    // SAFETY: the GIL is held; `obj` is an exact list of `n` items; `base`
+    // has room for `n` elements of `elem`, aligned.
+    let packed = unsafe {
+        match elem {
+            Scalar::I64 => fill(obj, n, Scalar::I64, base, &mut saw_int),
+            Scalar::F64 => fill(obj, n, Scalar::F64, base, &mut saw_int),
+            Scalar::I32 => fill(obj, n, Scalar::I32, base, &mut saw_int),
+            Scalar::U8 => fill(obj, n, Scalar::U8, base, &mut saw_int),
+            other => fill(obj, n, other, base, &mut saw_int),
         }
+    };
+    if !packed {
+        return None;
     }
+    // SAFETY: every element (and the last word's tail) is written.
+    unsafe { data.set_len(words) };
     let (orig, snap) = if !mutable {
         (Vec::new(), None)
     } else if elem == Scalar::F32 || saw_int {
@@ -686,11 +745,16 @@ unsafe fn pack(
 // uniform entry point; what pyo2 returns for it when this module is built.
 // (No doc comment: the type's `__doc__` would hide the instance's, the Rust
 // function's signature and doc, which the `__doc__` getter returns.)
-#[pyclass(frozen, subclass, module = "pyo2._accel", name = "Function")]
+#[pyclass(frozen, subclass, module = "pyo2._accel", name = "FunctionBase")]
 struct Function {
+    /// What CPython calls (the vectorcall protocol): [`vectorcall`], at the
+    /// offset [`function_types`] gives the `Function` and `Method` types.
+    vectorcall: Vectorcall,
     entry: Entry,
     name: String,
     params: Box<[Param]>,
+    /// How many of `params` are lists.
+    lists: usize,
     /// The parameter names for keyword binding (`None`: keywords fall back).
     names: Option<Box<[Py<PyString>]>>,
     ret: Ret,
@@ -754,6 +818,121 @@ impl Function {
         unsafe { self.call(py, &objs[..n]) }
     }
 
+    /// A vectorcall (see [`vectorcall`]): binds the arguments as [`fast`](Self::fast)
+    /// does (all of them, positionally then by keyword), calls, and hands
+    /// anything it doesn't take to the pure-Python function, with the
+    /// original arguments.
+    ///
+    /// # Safety
+    ///
+    /// The GIL is held; `args` holds `nargs` positional arguments followed
+    /// by one value per name in `kwnames` (null, or a tuple of `str`), all
+    /// valid for the call.
+    unsafe fn vcall(
+        &self,
+        py: Python<'_>,
+        args: *const *mut ffi::PyObject,
+        nargs: usize,
+        kwnames: *mut ffi::PyObject,
+    ) -> PyResult<Py<PyAny>> {
+        let n = self.params.len();
+        let nkw = if kwnames.is_null() {
+            0
+        } else {
+            // SAFETY: a tuple (the caller's guarantee).
+            usize::try_from(unsafe { ffi::PyTuple_Size(kwnames) }).unwrap_or(0)
+        };
+        if nargs <= n && nargs + nkw == n {
+            let mut objs: [*mut ffi::PyObject; MAX_PARAMS] = [ptr::null_mut(); MAX_PARAMS];
+            // SAFETY: `args` holds `nargs + nkw` valid objects (the caller's guarantee).
+            unsafe { ptr::copy_nonoverlapping(args, objs.as_mut_ptr(), nargs) };
+            // SAFETY: as above; `kwnames` holds `nkw` str objects.
+            let bound =
+                nkw == 0 || unsafe { self.bind_keywords(&mut objs, args, nargs, kwnames, nkw) };
+            if bound {
+                // SAFETY: every objs[i] (i < n) is one of the call's arguments,
+                // alive until it returns.
+                if let Some(value) = unsafe { self.call(py, &objs[..n])? } {
+                    return Ok(value);
+                }
+            }
+        }
+        // The pure-Python function, with the original arguments.
+        // SAFETY: `args[..nargs]` are valid objects (borrowed: the tuple takes new references).
+        let positional = unsafe {
+            PyTuple::new(
+                py,
+                (0..nargs).map(|i| Bound::from_borrowed_ptr(py, *args.add(i))),
+            )?
+        };
+        let keywords = if nkw == 0 {
+            None
+        } else {
+            let dict = PyDict::new(py);
+            for j in 0..nkw {
+                // SAFETY: `j < len(kwnames)`; the value follows the positionals
+                // (the caller's guarantee); borrowed references.
+                let (key, value) = unsafe {
+                    (
+                        Bound::from_borrowed_ptr(
+                            py,
+                            ffi::PyTuple_GetItem(kwnames, j as ffi::Py_ssize_t),
+                        ),
+                        Bound::from_borrowed_ptr(py, *args.add(nargs + j)),
+                    )
+                };
+                dict.set_item(key, value)?;
+            }
+            Some(dict)
+        };
+        self.fallback.call(py, positional, keywords.as_ref())
+    }
+
+    /// Puts the keyword arguments of a vectorcall in `objs[nargs..n]`, by
+    /// parameter name; `false` (nothing set) unless each names a parameter
+    /// after the positional ones, once: the pure-Python function explains.
+    ///
+    /// # Safety
+    ///
+    /// As [`vcall`](Self::vcall)'s, with `nargs + nkw == self.params.len()`
+    /// and `kwnames` a tuple of `nkw` objects.
+    unsafe fn bind_keywords(
+        &self,
+        objs: &mut [*mut ffi::PyObject; MAX_PARAMS],
+        args: *const *mut ffi::PyObject,
+        nargs: usize,
+        kwnames: *mut ffi::PyObject,
+        nkw: usize,
+    ) -> bool {
+        let Some(names) = &self.names else {
+            return false;
+        };
+        for j in 0..nkw {
+            // SAFETY: `j < len(kwnames)`: a borrowed `str`.
+            let key = unsafe { ffi::PyTuple_GetItem(kwnames, j as ffi::Py_ssize_t) };
+            if key.is_null() {
+                // SAFETY: the GIL is held.
+                unsafe { ffi::PyErr_Clear() };
+                return false;
+            }
+            let found = (nargs..names.len()).find(|&i| {
+                let name = names[i].as_ptr();
+                // SAFETY: both are valid `str` objects; comparing runs no Python code.
+                name == key || unsafe { ffi::PyUnicode_Compare(name, key) } == 0
+            });
+            // SAFETY: the GIL is held (a failed comparison set an error).
+            unsafe { ffi::PyErr_Clear() };
+            match found {
+                Some(i) if objs[i].is_null() => {
+                    // SAFETY: the value follows the positionals (the caller's guarantee).
+                    objs[i] = unsafe { *args.add(nargs + j) };
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
     /// Convert `objs`, call, convert back (or `Ok(None)` to fall back before calling).
     ///
     /// # Safety
@@ -767,7 +946,7 @@ impl Function {
         let n = objs.len();
         let mut cargs = [Arg { u64: 0 }; MAX_PARAMS];
         let mut headers = [NO_HEADER; MAX_PARAMS];
-        let mut packed: Vec<Packed> = Vec::new();
+        let mut packed: Vec<Packed> = Vec::with_capacity(self.lists);
         for (i, (&param, &obj)) in self.params.iter().zip(objs).enumerate() {
             match param {
                 Param::Scalar(s) => {
@@ -836,7 +1015,7 @@ impl Function {
                 } else {
                     py.None()
                 };
-                if !packed.is_empty() {
+                if packed.iter().any(|p| p.mutable) {
                     self.write_back(py, &packed, &headers)?;
                 }
                 Ok(Some(value))
@@ -1171,10 +1350,17 @@ impl Function {
         // SAFETY: the constructor's contract: `entry` is the address of a
         // function with the `Entry` signature (pyo2 read it from the library).
         let entry = unsafe { std::mem::transmute::<usize, Entry>(entry) };
+        let vectorcall: Vectorcall = vectorcall;
+        let lists = params
+            .iter()
+            .filter(|p| matches!(p, Param::List { .. }))
+            .count();
         Ok(Function {
+            vectorcall,
             entry,
             name,
             params,
+            lists,
             names,
             ret,
             fallback,
@@ -1355,17 +1541,109 @@ unsafe extern "C" fn method_attr(
     }
 }
 
-/// `Method`: a subclass of [`Function`] flagged `Py_TPFLAGS_METHOD_DESCRIPTOR`
-/// (which a `#[pyclass]` can't set), for a class's methods. CPython then
-/// calls `obj.method(args)` as `method(obj, args)` without binding a method
-/// object first, as it does for a Python function; reading `obj.method`
-/// still binds (`Function::__get__`). It is immutable, as CPython 3.11's
-/// specialising interpreter requires of a method's type.
-fn method_type(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-    let base = py.get_type::<Function>();
-    let bases = PyTuple::new(py, [&base])?;
-    // CPython keeps pointers to the getset table: made once per process
-    // (the module is initialised once), never freed.
+/// How CPython calls a `Function` or `Method` (PEP 590's vectorcall,
+/// which `__call__` can't provide: it takes a tuple and a dict, built for
+/// every call). `callable` is the function; `args` its positional arguments
+/// then its keyword arguments' values, named by `kwnames`.
+///
+/// # Safety
+///
+/// Called by CPython with the GIL held, `callable` an instance of a type
+/// made by [`function_types`] (whose vectorcall offset points at this
+/// function in [`Function::vectorcall`]), and `args`/`nargsf`/`kwnames` as
+/// the vectorcall protocol defines them.
+unsafe extern "C" fn vectorcall(
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `callable` is a valid instance of a `Function` subtype
+        // (only those types point their vectorcall offset here), borrowed
+        // for the call; the arguments are as the protocol says.
+        unsafe {
+            let obj = Bound::from_borrowed_ptr(py, callable);
+            let function = obj.cast_unchecked::<Function>().get();
+            function.vcall(py, args, nargsf & !ARGUMENTS_OFFSET, kwnames)
+        }
+    }));
+    match result {
+        Ok(Ok(value)) => value.into_ptr(),
+        Ok(Err(err)) => {
+            err.restore(py);
+            ptr::null_mut()
+        }
+        Err(_) => {
+            pyo3::panic::PanicException::new_err("pyo2._accel: a call panicked").restore(py);
+            ptr::null_mut()
+        }
+    }
+}
+
+/// A stand-in entry point for [`vectorcall_offset`]'s probe (never called).
+///
+/// # Safety
+///
+/// None needed: it reads nothing.
+unsafe extern "C" fn no_entry(_args: *const Arg, _nargs: usize, _slot: *mut Slot) -> i32 {
+    OK
+}
+
+/// Where [`Function::vectorcall`] lies in a `Function` object: the same in
+/// every instance of the class and of its subclasses (which add no fields),
+/// so measured once on a probe.
+fn vectorcall_offset(py: Python<'_>) -> PyResult<ffi::Py_ssize_t> {
+    let probe = Py::new(
+        py,
+        Function {
+            vectorcall,
+            entry: no_entry,
+            name: String::new(),
+            params: Box::new([]),
+            lists: 0,
+            names: None,
+            ret: Ret::Unit,
+            fallback: py.None(),
+            failure: py.None(),
+            release_gil: false,
+            repr: String::new(),
+            attrs: PyDict::new(py).unbind(),
+            cls: None,
+        },
+    )?;
+    let field = ptr::addr_of!(probe.get().vectorcall) as usize;
+    let start = probe.as_ptr() as usize;
+    match field.checked_sub(start) {
+        Some(offset) if offset % align_of::<Vectorcall>() == 0 => {
+            ffi::Py_ssize_t::try_from(offset).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+        }
+        _ => Err(PyRuntimeError::new_err(
+            "pyo2._accel: a Function's fields lie outside its object",
+        )),
+    }
+}
+
+/// The types pyo2 makes its functions of, subclasses of `FunctionBase` (the
+/// `#[pyclass]`, which can't be given a vectorcall offset or type flags):
+///
+/// - `Function`, called through [`vectorcall`];
+/// - `Method`, its subclass flagged `Py_TPFLAGS_METHOD_DESCRIPTOR`, for a
+///   class's methods. CPython then calls `obj.method(args)` as
+///   `method(obj, args)` without binding a method object first, as it does
+///   for a Python function; reading `obj.method` still binds
+///   (`Function::__get__`). It is immutable where CPython allows it, as
+///   3.11's specialising interpreter requires of a method's type.
+///
+/// Both have getters for `__doc__` and `__module__` ([`method_attr`]), which
+/// their own type's entries would otherwise hide. Everything else (size,
+/// new, call, get, dealloc, traverse) is `FunctionBase`'s.
+fn function_types(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, Bound<'_, PyAny>)> {
+    let offset = vectorcall_offset(py)?;
+    // CPython keeps pointers to the getset table and copies the members:
+    // both made once per process (the module is initialised once), never freed.
     let getset: &'static mut [ffi::PyGetSetDef] = Box::leak(Box::new([
         ffi::PyGetSetDef {
             name: c"__doc__".as_ptr(),
@@ -1383,49 +1661,88 @@ fn method_type(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         },
         ffi::PyGetSetDef::default(),
     ]));
-    // Besides those getters, everything (its size, new, call, get,
-    // dealloc, traverse) is Function's.
-    let mut slots = [
-        ffi::PyType_Slot {
-            slot: ffi::Py_tp_getset,
-            pfunc: getset.as_mut_ptr().cast(),
+    // `__vectorcalloffset__` sets the type's `tp_vectorcall_offset`
+    // (PyType_FromSpec reads it since Python 3.9).
+    let members: &'static mut [ffi::PyMemberDef] = Box::leak(Box::new([
+        ffi::PyMemberDef {
+            name: c"__vectorcalloffset__".as_ptr(),
+            type_code: ffi::Py_T_PYSSIZET,
+            offset,
+            flags: ffi::Py_READONLY,
+            doc: ptr::null(),
         },
-        ffi::PyType_Slot {
-            slot: 0,
-            pfunc: ptr::null_mut(),
+        ffi::PyMemberDef {
+            name: ptr::null(),
+            type_code: 0,
+            offset: 0,
+            flags: 0,
+            doc: ptr::null(),
         },
-    ];
+    ]));
+    let make = |name: &'static std::ffi::CStr,
+                base: &Bound<'_, PyAny>,
+                flags: std::ffi::c_ulong|
+     -> PyResult<Bound<'_, PyAny>> {
+        let bases = PyTuple::new(py, [base])?;
+        let mut slots = [
+            ffi::PyType_Slot {
+                slot: ffi::Py_tp_getset,
+                pfunc: getset.as_ptr().cast_mut().cast(),
+            },
+            ffi::PyType_Slot {
+                slot: ffi::Py_tp_members,
+                pfunc: members.as_ptr().cast_mut().cast(),
+            },
+            ffi::PyType_Slot {
+                slot: 0,
+                pfunc: ptr::null_mut(),
+            },
+        ];
+        let mut spec = ffi::PyType_Spec {
+            name: name.as_ptr(),
+            basicsize: 0,
+            itemsize: 0,
+            flags: (ffi::Py_TPFLAGS_DEFAULT | HAVE_VECTORCALL | flags) as std::ffi::c_uint,
+            slots: slots.as_mut_ptr(),
+        };
+        // SAFETY: the GIL is held; `spec` and `slots` are valid for the
+        // call (CPython copies the slots and members; the name and the
+        // getset table are 'static); `bases` is a tuple of one type that
+        // allows subclasses and has the layout the member's offset was
+        // measured in. A new reference or null with an exception set.
+        unsafe {
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyType_FromSpecWithBases(&mut spec, bases.as_ptr()),
+            )
+        }
+    };
+    let base = py.get_type::<Function>().into_any();
+    let function = make(c"pyo2._accel.Function", &base, ffi::Py_TPFLAGS_BASETYPE)?;
     // Immutable where CPython allows it: 3.13 deprecates (and 3.14 refuses)
-    // an immutable type with a mutable base, and `Function` can't be made
-    // immutable on the stable ABI before 3.14. On 3.13 a method call is then
-    // not specialised, only a little slower.
+    // an immutable type with a mutable base, and `FunctionBase` can't be
+    // made immutable on the stable ABI before 3.14. On 3.13 a method call
+    // is then not specialised, only a little slower.
     let immutable = if py.version_info() < (3, 13) {
         ffi::Py_TPFLAGS_IMMUTABLETYPE
     } else {
         0
     };
-    let mut spec = ffi::PyType_Spec {
-        name: c"pyo2._accel.Method".as_ptr(),
-        basicsize: 0,
-        itemsize: 0,
-        flags: (ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_METHOD_DESCRIPTOR | immutable)
-            as std::ffi::c_uint,
-        slots: slots.as_mut_ptr(),
-    };
-    // SAFETY: the GIL is held; `spec` and `slots` are valid for the call
-    // (CPython copies the slots; the name and the getset table are
-    // 'static); `bases` is a tuple of one type that allows subclasses. A
-    // new reference or null with an exception set.
-    unsafe {
-        Bound::from_owned_ptr_or_err(py, ffi::PyType_FromSpecWithBases(&mut spec, bases.as_ptr()))
-    }
+    let method = make(
+        c"pyo2._accel.Method",
+        &function,
+        ffi::Py_TPFLAGS_METHOD_DESCRIPTOR | immutable,
+    )?;
+    Ok((function, method))
 }
 
 /// pyo2's compiled accelerator (see `pyo2._accelerate`).
 #[pymodule]
 fn _accel(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Function>()?;
-    m.add("Method", method_type(m.py())?)?;
+    let (function, method) = function_types(m.py())?;
+    m.add("Function", function)?;
+    m.add("Method", method)?;
     m.add_function(wrap_pyfunction!(release_gil_always, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::install_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(callbacks::trampoline_for, m)?)?;

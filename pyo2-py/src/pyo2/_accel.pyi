@@ -5,8 +5,8 @@ from typing import Any
 #: The most parameters a plan may have.
 MAX_PARAMS: int
 
-class Function:
-    """An exported Rust function called through its uniform entry point."""
+class FunctionBase:
+    """The class ``Function`` and ``Method`` extend (which CPython calls with vectorcall)."""
 
     def __new__(
         cls,
@@ -21,10 +21,10 @@ class Function:
         repr: str,
         attrs: dict[str, Any],
         /,
-    ) -> Function: ...
+    ) -> FunctionBase: ...
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
-    def __copy__(self) -> Function: ...
-    def __deepcopy__(self, memo: Any, /) -> Function: ...
+    def __copy__(self) -> FunctionBase: ...
+    def __deepcopy__(self, memo: Any, /) -> FunctionBase: ...
     #: The pure-Python function it falls back to.
     @property
     def fallback(self) -> Any: ...
@@ -36,6 +36,12 @@ class Function:
     def __getattr__(self, name: str) -> Any: ...
     def __setattr__(self, name: str, value: Any) -> None: ...
     def __delattr__(self, name: str) -> None: ...
+
+class Function(FunctionBase):
+    """An exported Rust function called through its uniform entry point."""
+
+class Method(Function):
+    """A method of an exported class (a method descriptor: binds as a Python function)."""
 
 def release_gil_always() -> None:
     """From now on every call releases the GIL (Rust may call Python from its threads)."""
