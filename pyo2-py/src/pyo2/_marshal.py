@@ -451,9 +451,11 @@ class Marshal:
             try:
                 return scalar(t, value)
             except (TypeError, OverflowError) as e:
-                error: Exception = e
+                # Its type and message, not the exception: that (its traceback,
+                # this frame) would keep the call's arguments in a cycle.
+                kind, detail = type(e), str(e)
             # Raised here, not in the except clause: a bad argument's traceback has no chain.
-            self.where(name, t).fail(type(error), "", str(error))
+            self.where(name, t).fail(kind, "", detail)
         if isinstance(t, Rich):
             return self.rich(t, value, name)
         if isinstance(t, CallbackT):
@@ -1424,9 +1426,9 @@ def _scalar_array(t: Scalar, items: list[Any], where: Where, path: str, on_path:
         try:
             values.append(scalar(t, item))
         except (TypeError, OverflowError) as e:
-            error: Exception = e
+            kind, detail = type(e), str(e)  # not e: its traceback would hold this frame in a cycle
         else:
             continue
-        where.fail(type(error), f"{path}[{i}]", str(error))  # outside the except clause: no chain
+        where.fail(kind, f"{path}[{i}]", detail)  # outside the except clause: no chain
     # All items pass one by one: the array can only have failed on NaN/inf, which are fine.
     return array(t.code, values)
