@@ -94,6 +94,117 @@ def test_callback_argument_and_return_types(dll: pyo2.RustDLL) -> None:
     assert dll.call_with(lambda a, b, s: 2**64 - 1 if b else 0) == 2**64 - 1
 
 
+def _refused(call: Any, error: type[Exception], match: str) -> None:
+    """``call(callable_)`` is refused with ``error``, and every callable it
+    registered is released with the refusal: the table is as before, the
+    callable's reference count too (with the collector off: the refusal leaves
+    no reference cycle), and it dies when its last reference goes."""
+    callable_ = Recorder(0)
+    ref = weakref.ref(callable_)
+    _collect()
+    live = live_callbacks()
+    refs = sys.getrefcount(callable_) if hasattr(sys, "getrefcount") else 0
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(error, match=match):
+            call(callable_)
+        assert live_callbacks() == live
+        if hasattr(sys, "getrefcount"):
+            assert sys.getrefcount(callable_) == refs
+    finally:
+        if enabled:
+            gc.enable()
+    assert callable_.calls == []  # Rust was never called
+    del callable_
+    _collect()
+    assert ref() is None
+
+
+def test_a_refused_argument_releases_the_callables_before_it(dll: pyo2.RustDLL) -> None:
+    """A call of a function taking two callbacks, refused after the first was
+    registered (the second not callable, or a later argument refused), leaves
+    no callable registered (it used to stay in the table for good)."""
+    not_callable = r"parameter 'g' \(.*\): got 'int' object, expected a callable"
+    _refused(lambda f: dll.call_both(f, 1, 0), TypeError, not_callable)
+    _refused(lambda f: dll.call_both(f, g=1, k=0), TypeError, not_callable)
+    _refused(lambda f: dll.call_both(f, f, 256), OverflowError, r"parameter 'k' \(u8\)")
+    _refused(lambda f: dll.call_both(f, f, 1.5), TypeError, r"parameter 'k' \(u8\)")
+    # A stored callable first (Rust keeps it only once it received it).
+    _refused(lambda f: dll.log_both(f, None, [1.0]), TypeError, r"parameter 'f' \(.*\): got 'NoneType'")
+    _refused(lambda f: dll.log_both(f, f, [1.0, "x"]), TypeError, r"parameter 'values'.*\[1\]")
+    # The same callables, accepted: each called, nothing left registered.
+    live = live_callbacks()
+    first, second = Recorder(10), Recorder(20)
+    assert dll.call_both(first, second, 3) == 33
+    assert (first.calls, second.calls) == ([(1,)], [(2,)])
+    log, f = Recorder(), Recorder(2.5)
+    assert dll.log_both(log, f, [1.0, 2.0]) == 2.5
+    assert (log.calls, f.calls) == ([("both",)], [(3.0,)])
+    assert live_callbacks() == live
+
+
+def test_a_refusal_after_the_arguments_were_converted_releases_a_stored_callable(dll: pyo2.RustDLL) -> None:
+    """A list that changes size while its items convert is refused once every
+    argument was converted (pyo2._marshal's layout): the stored callable
+    registered before it is released too (Rust never received it)."""
+    values: list[Any] = []
+
+    class Grows:
+        def __float__(self) -> float:
+            values.append(0.0)
+            return 1.0
+
+    def call(f: Any) -> Any:
+        values[:] = [1.0, Grows()]
+        return dll.log_both(f, f, values)
+
+    _refused(call, RuntimeError, r"a list argument changed size while it was converted")
+
+
+class _Unfit:
+    """A weakly referenceable argument no parameter takes."""
+
+
+def test_a_refused_call_releases_its_arguments_without_the_collector(dll: pyo2.RustDLL) -> None:
+    """A refused argument (a scalar or a list item, of an exported or a declared
+    function, before or after callables) dies with its last reference, the
+    collector off: the refusal keeps no exception, traceback or frame of the
+    call in a reference cycle (pyo2._marshal's did, with all the call's
+    arguments, until the collector ran)."""
+    if sys.implementation.name != "cpython":
+        pytest.skip("without reference counting, an object dies only when the collector runs")
+    add_u8 = dll.declare("fn add_u8(a: u8, b: u8) -> u8")
+    sum_f64 = dll.declare("fn sum_f64(v: &PyVec<f64>) -> f64")
+    b, v, values, k = (rf"parameter '{n}' .*: got _Unfit" for n in ("b", "v", "values", "k"))
+    calls: list[tuple[str, Any]] = [
+        (b, lambda bad: dll.ex_add_u8(1, bad)),
+        (b, lambda bad: add_u8(1, bad)),
+        (v, lambda bad: dll.ex_sum_f64([1.0, bad])),
+        (v, lambda bad: sum_f64([1.0, bad])),
+        (values, lambda bad: dll.map_f64([1.0, bad], Recorder(0.0))),
+        (k, lambda bad: dll.call_both(Recorder(0), Recorder(0), bad)),
+        (values, lambda bad: dll.log_both(Recorder(), Recorder(0.0), [1.0, bad])),
+    ]
+    _collect()
+    live = live_callbacks()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for match, call in calls:
+            for _ in range(3):  # the first call and the generated path's, if any
+                bad = _Unfit()
+                ref = weakref.ref(bad)
+                with pytest.raises(TypeError, match=match):
+                    call(bad)
+                del bad
+                assert ref() is None, match
+        assert live_callbacks() == live
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class _Int(int):
     """An int subclass: converted by its value."""
 

@@ -213,13 +213,22 @@ def call(state: State, sig: Signature, c: Any, args: tuple[Any, ...], trusted: b
         result = c(*c_args)
         return result if slot is None else _abi.settle(state.name, result, ret, slot, None)  # type: ignore[arg-type]
     try:
-        marshal.layout()
+        try:
+            marshal.layout()
+            laid_out = marshal.c_args(c_args)
+        except BaseException:
+            # Refused once every argument was converted (a list that changed
+            # size): Rust never received the callables, stored ones included.
+            # forget() empties the list, so release() forgets none twice.
+            if marshal.callbacks:
+                forget(marshal.callbacks, sent=False)
+            raise
         # With a callback, Python code runs during the call anyway, and a Rust
         # thread calling it needs the GIL: holding it would deadlock.
         if marshal.in_place and not marshal.callbacks:
             # held(): found once per function (the lookup hashes the signature).
             c = held(state) if own else holding_gil(state.address, sig)
-        result = c(*marshal.c_args(c_args))
+        result = c(*laid_out)
         if slot is not None:
             return _abi.settle(state.name, result, ret, slot, marshal.write_back)  # type: ignore[arg-type]
         marshal.write_back()
