@@ -72,6 +72,56 @@ for name in {LIBC!r}:
     ]
 
 
+#: A symbol of each kind pyo2 puts in the fixture library: descriptors, uniform
+#: entry points (of a function and a method), data markers, a class's symbols.
+INTERNAL = [
+    _abi.SIG_PREFIX + "ex_add_u8",
+    "__pyo2_call__ex_add_u8",
+    "__pyo2_call____pyo2_m__Counter__add",
+    "__pyo2_release_gil__gil_sleep_ms",
+    "__pyo2_release_gil____pyo2_m__GilSleeper__nap_ms",
+    "__pyo2_record__Point",
+    "__pyo2_class__Counter",
+    "__pyo2_m__Counter__add",
+    "__pyo2_close__Counter",
+]
+
+
+def test_pyo2_s_own_symbols_are_not_functions(dll: pyo2.RustDLL, fixture_path: Path) -> None:
+    raw = ctypes.CDLL(str(fixture_path))
+    for name in INTERNAL:
+        raw[name]  # the library defines it: the refusal means something
+        refused = rf"exports no function '{name}': names starting with '__pyo2_' are pyo2's own symbols"
+        with pytest.raises(AttributeError, match=refused):
+            dll[name]
+        with pytest.raises(AttributeError, match=refused):
+            getattr(dll, name)
+        with pytest.raises(AttributeError, match=refused):
+            pyo2.declare(dll, f"fn {name}(x: u64) -> u64")
+        assert name not in dir(dll) and name not in vars(dll)
+    assert not [n for n in _dll.function_names(dll) if n.startswith("__pyo2_")]
+
+
+def test_no_internal_symbol_can_be_called(fixture_path: Path) -> None:
+    """In a fresh interpreter: calling a data marker or an entry point as a function crashed the process."""
+    result = run_python(
+        f"""
+import pyo2
+dll = pyo2.RustDLL({str(fixture_path)!r})
+for name in {INTERNAL!r}:
+    try:
+        function = dll[name]
+    except AttributeError:
+        print(name, "refused")
+    else:
+        function(1)
+        print(name, "CALLED")
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:-1] == [f"{n} refused" for n in INTERNAL]
+
+
 # ---------------------------------------------------------------------------
 # The library's functions named like pyo2's attributes (names.rs).
 

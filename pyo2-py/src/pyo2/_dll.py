@@ -722,8 +722,13 @@ def _function(dll: RustDLL, state: _State, name: str) -> RustFunction:
 def _address(state: _State, name: str) -> int:
     if not isinstance(name, str):
         raise TypeError(f"a function name is a str, got {type(name).__name__}")
+    if name.startswith(_INTERNAL):
+        raise AttributeError(
+            f"{state.path!r} exports no function {name!r}: names starting with {_INTERNAL!r} are "
+            "pyo2's own symbols (descriptors, uniform entry points, markers), not functions to call"
+        )
     try:
-        if name.startswith(_abi.SIG_PREFIX) or not name:
+        if not name:
             raise AttributeError(name)
         pointer = state.cdll[name]
     except _ForeignSymbol as e:
@@ -745,17 +750,17 @@ def _address(state: _State, name: str) -> int:
     return address
 
 
-#: Prefixes of a class's symbols (see :mod:`pyo2._objects`): reached through ``dll.types``, not as functions.
-_CLASS_SYMBOLS = ("__pyo2_class__", "__pyo2_m__", "__pyo2_close__")
+#: The prefix of pyo2's own symbols in a library, none of them a function to
+#: call by name: descriptors (``__pyo2_sig__``, ``__pyo2_record__``, a class's
+#: ``__pyo2_class__`` / ``__pyo2_m__`` / ``__pyo2_close__``, reached through
+#: ``dll.types``), uniform entry points (``__pyo2_call__``) and data markers
+#: (``__pyo2_release_gil__``). Calling one as a function would crash.
+_INTERNAL = "__pyo2_"
 
 
 def _names(state: _State) -> list[str]:
     if state.names is None:
-        state.names = [
-            n
-            for n in exported_functions(state.file)
-            if not n.startswith((_abi.SIG_PREFIX, "__pyo2_record__", *_CLASS_SYMBOLS))
-        ]
+        state.names = [n for n in exported_functions(state.file) if not n.startswith(_INTERNAL)]
     return state.names
 
 
@@ -1026,6 +1031,8 @@ class RustDLL:
         if not isinstance(state, _State):
             raise AttributeError(name)
         if name.startswith("__"):
+            if name.startswith(_INTERNAL):
+                _address(state, name)  # raises: pyo2's own symbols are no functions, items neither
             raise AttributeError(
                 f"'RustDLL' object has no attribute {name!r} "
                 f"(a library function of that name is reachable as dll[{name!r}])"
