@@ -2378,12 +2378,12 @@ pub unsafe fn run<R: Return>(
     fits::<R::C>();
     // Also clears the callback-raised flag for this call (and puts the
     // enclosing call's back when it drops).
-    let _inside = crate::panic::enter();
+    let inside = crate::panic::enter();
     let caught = catch_unwind(AssertUnwindSafe(|| body().map(Return::into_outcome)));
     let caught = match caught {
         // A callback raised: whatever the function did after that (caught
         // the unwind, returned a value), the Python exception wins.
-        Ok(value) if crate::panic::raised() => {
+        Ok(value) if inside.raised() => {
             if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
                 drop_payload(second);
             }

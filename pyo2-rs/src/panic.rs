@@ -92,8 +92,8 @@ impl Captured {
 }
 
 /// The state of exported calls on one thread, in one thread-local so that
-/// a call looks it up three times (entering `run`, checking for a raised
-/// callback, leaving): in a cdylib each lookup is a `__tls_get_addr` call.
+/// a call looks it up once (entering `run`; [`Inside`] keeps a pointer to
+/// it): in a cdylib each lookup is a `__tls_get_addr` call.
 struct CallState {
     /// How many calls of `abi::run` the thread is inside.
     depth: Cell<usize>,
@@ -195,6 +195,11 @@ fn install() {
 
 /// The current thread is inside `abi::run` while this lives.
 pub(crate) struct Inside {
+    /// The thread's [`CallState`] (null if the thread-local can't be
+    /// reached), looked up once per call: `raised` and the drop read it
+    /// through this pointer instead of two more `__tls_get_addr` calls.
+    /// The raw pointer also keeps the guard on its thread (`!Send`).
+    state: *const CallState,
     /// The location this call's `run` found recorded, put back when it
     /// ends: an outer call's, if this one runs while that one unwinds.
     /// Boxed (that rare case allocates) so that the guard every call
@@ -202,6 +207,22 @@ pub(crate) struct Inside {
     saved: Option<Box<Captured>>,
     /// The enclosing call's `raised` flag, put back when this one ends.
     saved_raised: bool,
+}
+
+impl Inside {
+    /// The thread's call state, if reachable.
+    fn state(&self) -> Option<&CallState> {
+        // SAFETY: `state` is null or points to this thread's `CALL` (the
+        // guard never leaves the thread: it is `!Send`). `CALL` is
+        // const-initialised and needs no drop, so its storage is never
+        // destroyed while the thread runs, and only `Cell`s are shared.
+        unsafe { self.state.as_ref() }
+    }
+
+    /// Whether a callback raised during this call (the innermost `run`).
+    pub(crate) fn raised(&self) -> bool {
+        self.state().is_some_and(|c| c.raised.get())
+    }
 }
 
 /// Marks the current thread as inside `abi::run` until the guard drops,
@@ -213,30 +234,35 @@ pub(crate) struct Inside {
 /// It runs outside `run`'s `catch_unwind`, so nothing in it panics.
 pub(crate) fn enter() -> Inside {
     install();
-    let (had_last, saved_raised) = CALL
-        .try_with(|c| {
-            c.depth.set(c.depth.get().saturating_add(1));
-            (c.has_last.replace(false), c.raised.replace(false))
-        })
-        .unwrap_or((false, false));
-    let saved = if had_last {
-        LAST.try_with(Cell::take).ok().flatten().map(Box::new)
-    } else {
-        None
+    let state = CALL
+        .try_with(|c| c as *const CallState)
+        .unwrap_or(core::ptr::null());
+    let mut inside = Inside {
+        state,
+        saved: None,
+        saved_raised: false,
     };
-    Inside {
-        saved,
-        saved_raised,
+    let had_last = match inside.state() {
+        Some(c) => {
+            c.depth.set(c.depth.get().saturating_add(1));
+            let had_last = c.has_last.replace(false);
+            inside.saved_raised = c.raised.replace(false);
+            had_last
+        }
+        None => false,
+    };
+    if had_last {
+        inside.saved = LAST.try_with(Cell::take).ok().flatten().map(Box::new);
     }
+    inside
 }
 
 impl Drop for Inside {
     fn drop(&mut self) {
-        let saved_raised = self.saved_raised;
-        let _ = CALL.try_with(|c| {
+        if let Some(c) = self.state() {
             c.depth.set(c.depth.get().saturating_sub(1));
-            c.raised.set(saved_raised);
-        });
+            c.raised.set(self.saved_raised);
+        }
         if let Some(saved) = self.saved.take() {
             set_last(*saved);
         }

@@ -275,6 +275,7 @@ impl Scalar {
     ///
     /// The GIL is held; `src` is valid for reads of an initialised `self`,
     /// aligned for it.
+    #[inline(always)]
     unsafe fn get(self, src: *const u8) -> *mut ffi::PyObject {
         // SAFETY: the caller's guarantees.
         unsafe {
@@ -767,6 +768,60 @@ struct Function {
     cls: Option<Py<PyType>>,
 }
 
+/// The new items of a `&mut` list whose view Rust kept: at each index, a
+/// new reference to the item to write there, or null where the element
+/// didn't change. Released on drop, unless written (each written entry is
+/// nulled). Lives in `write_back` only, which holds the GIL.
+struct NewItems(Vec<*mut ffi::PyObject>);
+
+impl NewItems {
+    /// The items for the elements of `data` that differ from `orig`, or
+    /// `None` (with a Python exception set) if one can't be made.
+    ///
+    /// # Safety
+    ///
+    /// The GIL is held; `data` and `orig` hold `len` initialised elements
+    /// of `elem` each, aligned.
+    #[inline(always)]
+    unsafe fn of_changed(
+        elem: Scalar,
+        data: *const u8,
+        orig: *const u8,
+        len: usize,
+    ) -> Option<NewItems> {
+        let size = elem.size();
+        let mut items = NewItems(Vec::with_capacity(len));
+        for i in 0..len {
+            // SAFETY: `i < len`: inside both buffers, initialised and aligned.
+            let (new, old) = unsafe { (data.add(i * size), orig.add(i * size)) };
+            // SAFETY: as above.
+            let item = if unsafe { same_bits(new, old, size) } {
+                ptr::null_mut()
+            } else {
+                // SAFETY: an initialised element; a new reference or null.
+                let item = unsafe { elem.get(new) };
+                if item.is_null() {
+                    return None; // `items` releases the ones made
+                }
+                item
+            };
+            items.0.push(item);
+        }
+        Some(items)
+    }
+}
+
+impl Drop for NewItems {
+    fn drop(&mut self) {
+        for &item in &self.0 {
+            if !item.is_null() {
+                // SAFETY: a new reference this owns; the GIL is held (see the type).
+                unsafe { ffi::Py_DecRef(item) };
+            }
+        }
+    }
+}
+
 impl Function {
     /// The call, or `Ok(None)` when the pure-Python function must make it.
     fn fast(
@@ -1056,30 +1111,26 @@ impl Function {
         enum Update<'py> {
             /// The whole list's new items.
             Whole(Bound<'py, PyAny>),
-            /// `(index, new item)` for each item to replace.
-            Items(Vec<(usize, Bound<'py, PyAny>)>),
+            /// The new item for each index whose element changed (null elsewhere).
+            Items(NewItems),
         }
         let mut updates: Vec<(&Packed, Update<'_>)> = Vec::new();
         for p in packed.iter().filter(|p| p.mutable) {
             let now = headers[p.param];
-            let size = p.elem.size();
             if now == p.header && p.snap.is_none() {
                 if p.data == p.orig {
                     continue;
                 }
                 let (data, orig) = (p.data.as_ptr().cast::<u8>(), p.orig.as_ptr().cast::<u8>());
-                let mut items = Vec::new();
-                for i in 0..p.header.len {
-                    // SAFETY: `i < len`: inside both buffers.
-                    let (new, old) = unsafe { (data.add(i * size), orig.add(i * size)) };
-                    // SAFETY: both hold an initialised element of `size` bytes, aligned.
-                    if !unsafe { same_bits(new, old, size) } {
-                        // SAFETY: an initialised element of this call's buffer.
-                        let item = unsafe { p.elem.get(new) };
-                        // SAFETY: a new reference or null with an exception.
-                        items.push((i, unsafe { Bound::from_owned_ptr_or_err(py, item)? }));
+                // SAFETY: both buffers hold `len` initialised elements of `elem`.
+                let items = unsafe {
+                    match p.elem {
+                        Scalar::I64 => NewItems::of_changed(Scalar::I64, data, orig, p.header.len),
+                        Scalar::F64 => NewItems::of_changed(Scalar::F64, data, orig, p.header.len),
+                        other => NewItems::of_changed(other, data, orig, p.header.len),
                     }
                 }
+                .ok_or_else(|| PyErr::fetch(py))?;
                 updates.push((p, Update::Items(items)));
                 continue;
             }
@@ -1174,17 +1225,17 @@ impl Function {
                 olds.push(item);
             }
             if let Update::Items(items) = update {
-                if !forced.is_empty() {
-                    let data = p.data.as_ptr().cast::<u8>();
-                    for i in forced {
-                        if items.iter().any(|(j, _)| *j == i) {
-                            continue;
-                        }
-                        // SAFETY: `i < len`: an initialised element of the buffer.
-                        let item = unsafe { p.elem.get(data.add(i * p.elem.size())) };
-                        // SAFETY: a new reference or null with an exception.
-                        items.push((i, unsafe { Bound::from_owned_ptr_or_err(py, item)? }));
+                let data = p.data.as_ptr().cast::<u8>();
+                for i in forced {
+                    if !items.0[i].is_null() {
+                        continue;
                     }
+                    // SAFETY: `i < len`: an initialised element of the buffer.
+                    let item = unsafe { p.elem.get(data.add(i * p.elem.size())) };
+                    if item.is_null() {
+                        return Err(PyErr::fetch(py));
+                    }
+                    items.0[i] = item;
                 }
             }
         }
@@ -1232,15 +1283,23 @@ impl Function {
                         return Err(PyErr::fetch(py));
                     }
                 }
-                Update::Items(items) => {
-                    for (i, item) in items {
+                Update::Items(mut items) => {
+                    for (i, item) in items.0.iter_mut().enumerate() {
+                        if item.is_null() {
+                            continue;
+                        }
                         // SAFETY: `i` is inside the list (its size was checked
                         // after the last Python code ran); SetItem steals the
-                        // new item. The item it replaces is an exact int, float
-                        // or bool (checked, no Python code ran since), or held
-                        // in `olds`: its release runs no Python code.
+                        // new item (nulled here, so `items` won't release it).
+                        // The item it replaces is an exact int, float or bool
+                        // (checked, no Python code ran since), or held in
+                        // `olds`: its release runs no Python code.
                         let status = unsafe {
-                            ffi::PyList_SetItem(p.list, i as ffi::Py_ssize_t, item.into_ptr())
+                            ffi::PyList_SetItem(
+                                p.list,
+                                i as ffi::Py_ssize_t,
+                                std::mem::replace(item, ptr::null_mut()),
+                            )
                         };
                         if status != 0 {
                             return Err(PyErr::fetch(py)); // not reached: the index is in range
