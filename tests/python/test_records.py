@@ -150,6 +150,40 @@ def test_list_of_records_written_back(lib: pyo2.RustDLL) -> None:
         lib.normalize([a, a])
 
 
+class _Unfit:
+    """Not a number: a refused field value (weakref-able)."""
+
+
+def test_a_refused_field_dies_without_the_collector(lib: pyo2.RustDLL) -> None:
+    """A refused field value dies with its last reference, the collector off:
+    the refusal keeps no exception, traceback or frame in a reference cycle."""
+    if sys.implementation.name != "cpython":
+        pytest.skip("without reference counting, an object dies only when the collector runs")
+    import gc
+    import weakref
+
+    Point = lib.types.Point
+    calls: list[Any] = [
+        lambda bad: lib.midpoint({"x": 0.0, "y": bad}, (1.0, 1.0)),
+        lambda bad: lib.normalize([Point(1.0, 1.0), {"x": bad, "y": 0.0}]),
+        lambda bad: lib.rec_length({"a": (0, 0), "b": (bad, 1.0), "closed": False}),
+    ]
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for call in calls:
+            for _ in range(3):
+                bad = _Unfit()
+                ref = weakref.ref(bad)
+                with pytest.raises(TypeError, match="_Unfit"):
+                    call(bad)
+                del bad
+                assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_returns(lib: pyo2.RustDLL) -> None:
     Point = lib.types.Point
     assert lib.rec_grid(3) == [Point(0.0, 0.0), Point(1.0, 1.0), Point(2.0, 4.0)]

@@ -717,8 +717,8 @@ def check_scalar(t: Scalar, value: Any, path: str) -> Any:
     try:
         return scalar(t, value)
     except (TypeError, OverflowError) as e:
-        error: Exception = e
-    _bad(type(error), path, t, str(error))
+        kind, detail = type(e), str(e)  # not e: its traceback would hold this frame in a cycle
+    _bad(kind, path, t, detail)
 
 
 # -- Lists of plain records at C speed --------------------------------------
