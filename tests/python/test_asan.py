@@ -1,5 +1,7 @@
 """The AddressSanitizer run (``scripts/_asan.sh``) is live: an instrumented
-fixture that reads one byte past a buffer dies with ASan's report."""
+fixture that reads one byte past a buffer dies with ASan's report, and so
+does the instrumented accelerator (``pyo2._accel``) reading past a buffer
+it is handed."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import pyo2
+from pyo2 import _accelerate
 from support import run_python
 
 ARMED = 0xA5A50B0E  # tests/fixture/src/asan.rs: the argument that arms the probe
@@ -48,3 +51,56 @@ def test_asan_reports_an_overread_past_a_buffer(fixture_path: Path, monkeypatch:
     assert "ERROR: AddressSanitizer: heap-buffer-overflow" in result.stderr, result.stderr
     assert "READ of size 1" in result.stderr
     assert "asan_probe_overread" in result.stderr
+
+
+@pytest.mark.skipif(not ASAN_RUN, reason="only in the AddressSanitizer run (scripts/_asan.sh)")
+def test_the_run_imports_the_instrumented_accelerator() -> None:
+    accel = os.environ["PYO2_ASAN_ACCEL"]  # scripts/_asan.sh: its instrumented build
+    assert _accelerate.available()
+    assert _accelerate._accel.__file__ == accel
+    assert accel in Path("/proc/self/maps").read_text()
+
+
+@pytest.mark.skipif(not ASAN_RUN, reason="only in the AddressSanitizer run (scripts/_asan.sh)")
+def test_asan_reports_an_overread_in_the_accelerator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry point (written in Python) returns a ``Vec<i64>`` that claims
+    9 items of a buffer of 8: the accelerator, converting it to a list, reads
+    8 bytes past the buffer, and its instrumentation reports it."""
+    accel = os.environ["PYO2_ASAN_ACCEL"]
+    # Frames as module+offset, to tell the accelerator's from CPython's.
+    monkeypatch.setenv("ASAN_OPTIONS", os.environ.get("ASAN_OPTIONS", "") + ":log_path=stderr:symbolize=0")
+    code = """
+        import ctypes
+        from array import array
+        from pyo2 import _abi, _accelerate, _types
+
+        data = array("q", [7] * 8)  # from a list: exactly 64 bytes of heap
+        ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+
+        def make(n):
+            @ENTRY
+            def entry(args, nargs, slot):
+                buf = _types.COwnedBuf.from_address(slot)
+                buf.ptr, buf.len, buf.cap, buf.drop = data.buffer_info()[0], n, n, None
+                return _abi.OK
+            def failure(*args):
+                raise AssertionError(args)
+            address = ctypes.cast(entry, ctypes.c_void_p).value
+            plan = [], "vec:i64", [], failure, failure, True, "f", "<f>", {}
+            return entry, _accelerate._accel.Function(address, *plan)
+
+        keep, f = make(8)
+        assert f() == [7] * 8
+        print("armed", flush=True)
+        keep, f = make(9)
+        f()
+        print("survived", flush=True)
+    """
+    result = run_python(textwrap.dedent(code))
+    assert result.stdout == "armed\n", result.stderr
+    assert result.returncode != 0
+    assert "ERROR: AddressSanitizer: heap-buffer-overflow" in result.stderr, result.stderr
+    assert "READ of size 8" in result.stderr
+    access = result.stderr.split("READ of size 8", 1)[1].split("\n\n", 1)[0]
+    frame0 = next(line for line in access.splitlines() if line.strip().startswith("#0 "))
+    assert f"({accel}+0x" in frame0, access  # the read is the accelerator's own
