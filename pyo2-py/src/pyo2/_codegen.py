@@ -111,8 +111,8 @@ def source(sig: Signature, method: bool = False) -> str:
     Every parameter defaults to a private sentinel and extra positional
     arguments are collected, so that a wrong count reaches :func:`_arity`
     (:func:`pyo2._runtime.arity`, whose message shows the Rust signature) instead of Python's binding
-    error. (``__signature__``, set by :mod:`pyo2._function`, shows the plain
-    parameter list.)
+    error. (``inspect.signature``, through :mod:`pyo2._function`, shows the
+    plain parameter list.)
 
     When the Rust names are usable (:func:`_usable`), they are the
     parameters and Python binds keyword arguments itself. Otherwise (a

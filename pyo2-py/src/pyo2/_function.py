@@ -14,11 +14,21 @@ that falls back to that Python function (see :mod:`pyo2._accelerate`).
 Either way it is a plain Python function (calls cost no more than that) that
 introspects as the Rust function: ``__name__`` / ``__qualname__`` are the
 Rust name, ``__module__`` names the library (``pyo2.lib.mylib`` for
-``libmylib.so``), ``__signature__`` has the Rust parameter names and the
-Python types each accepts (the annotations of ``python -m pyo2 stubgen``,
-from :mod:`pyo2._stubgen`), ``__doc__`` is the Rust signature and doc
-comment, and ``c_function`` is the raw ctypes function (see
+``libmylib.so``), ``inspect.signature`` shows the Rust parameter names and
+the Python types each accepts (the annotations of ``python -m pyo2
+stubgen``, from :mod:`pyo2._stubgen`), ``__doc__`` is the Rust signature and
+doc comment, and ``c_function`` is the raw ctypes function (see
 :class:`pyo2.RustFunction`).
+
+Loading a function doesn't import :mod:`inspect` (with ``ast``, ``dis``…,
+about 5 ms of import time). When ``inspect`` is already loaded, the
+function's ``__signature__`` is that signature, as is a class member's
+(:mod:`pyo2._objects` reads it). Otherwise the function has no
+``__signature__`` but a ``__wrapped__``: a stand-in function with just those
+parameters and annotations (:func:`_stand_in`), from which
+``inspect.signature`` (and so ``help``) makes the same signature, and whose
+code has the function's file and first line, so ``inspect.getsource`` still
+finds the generated source.
 
 Imports point down: :mod:`pyo2._dll` uses this module; it uses
 :mod:`pyo2._inference`, :mod:`pyo2._codegen`, :mod:`pyo2._runtime`,
@@ -35,7 +45,7 @@ from ._codegen import generate
 from ._inference import call as inferred_call
 from ._runtime import State
 from ._signature import python_parameters
-from ._types import Signature
+from ._types import Ret, Scalar, Signature
 
 TYPE_CHECKING = False  # typing is not imported at run time (import time)
 if TYPE_CHECKING:
@@ -61,7 +71,10 @@ def make_function(dll: Any, name: str, address: int, sig: Signature | None) -> A
     function.__module__ = f"pyo2.lib.{_library_name(_library_path(dll))}"
     function.__doc__ = doc
     attributes = function.__dict__
-    attributes["__signature__"] = _signature(sig)
+    if "inspect" in sys.modules or "." in name:  # a class's member is named `Class.member`
+        attributes["__signature__"] = _signature(sig)
+    else:
+        attributes["__wrapped__"] = _stand_in(function, sig)
     attributes["dll"] = dll
     attributes["name"] = name
     attributes["signature"] = sig
@@ -107,25 +120,102 @@ _ANNOTATIONS: dict[Any, Any] = {}
 
 def _signature(sig: Signature | None) -> Any:
     """The ``inspect.Signature`` of the function for ``sig`` (``inspect`` is
-    imported here, when the first function is made, not with pyo2)."""
+    imported here, not with pyo2)."""
     import inspect
 
-    from ._stubgen import _Names  # the stubs' spelling of each type, so both agree
-
-    names = _Names(set())
     if sig is None:
         args = inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL, annotation=_annotation("Any"))
         return inspect.Signature([args], return_annotation=None)
     shown, positional = python_parameters([n for n, _ in sig.params])
+    annotations, ret = _annotations(sig)
     params = [
         inspect.Parameter(
             p,
             inspect.Parameter.POSITIONAL_ONLY if i < positional else inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=_annotation(names.param(t), names.records),
+            annotation=annotation,
         )
-        for i, (p, (_, t)) in enumerate(zip(shown, sig.params))
+        for i, (p, annotation) in enumerate(zip(shown, annotations))
     ]
-    return inspect.Signature(params, return_annotation=_annotation(names.ret(sig.ret), names.records))
+    return inspect.Signature(params, return_annotation=ret)
+
+
+def _shown() -> None:
+    """The code of every stand-in (:func:`_stand_in`), with its parameters."""
+    raise TypeError("this function only shows a pyo2 function's signature (for inspect): call that function")
+
+
+def _stand_in(function: Any, sig: Signature | None) -> Any:
+    """A function whose parameters and annotations are those of the
+    ``inspect.Signature`` for ``sig`` (:func:`_signature`), made without
+    importing :mod:`inspect`: ``inspect.signature(function)`` follows
+    ``function.__wrapped__`` to it and makes the same signature from it.
+
+    Its code is :func:`_shown`'s with those parameters, and with the file
+    and first line of ``function``'s (the generated source, whose lines
+    :func:`inspect.getsource` reads through ``__wrapped__`` too).
+    """
+    if sig is None:
+        names, positional, varargs = ["args"], 0, True
+        annotations = {"args": _annotation("Any"), "return": None}
+    else:
+        names, positional = python_parameters([n for n, _ in sig.params])
+        varargs = False
+        params, ret = _annotations(sig)
+        annotations = {**dict(zip(names, params)), "return": ret}
+    code = function.__code__
+    shown = _shown.__code__.replace(
+        co_argcount=len(names) - varargs,
+        co_posonlyargcount=positional,
+        co_kwonlyargcount=0,
+        co_nlocals=len(names),
+        co_varnames=tuple(names),
+        co_flags=_shown.__code__.co_flags | (_CO_VARARGS if varargs else 0),
+        co_filename=code.co_filename,
+        co_firstlineno=code.co_firstlineno,
+        co_name=code.co_name,
+    )
+    stand_in = _FUNCTION(shown, _shown.__globals__, function.__name__)
+    stand_in.__qualname__ = function.__qualname__
+    stand_in.__module__ = function.__module__
+    stand_in.__doc__ = function.__doc__
+    stand_in.__annotations__ = annotations
+    return stand_in
+
+
+#: ``types.FunctionType``.
+_FUNCTION: Any = type(_shown)
+#: ``inspect.CO_VARARGS``: the code takes ``*args``.
+_CO_VARARGS = 0x04
+
+#: The annotation of a plain scalar, by its kind: how the stubs spell it.
+_SCALARS: dict[str, type] = {"int": int, "float": float, "bool": bool}
+
+
+def _annotations(sig: Signature) -> tuple[list[Any], Any]:
+    """The annotation of each parameter of ``sig`` and of its return: the
+    types of ``python -m pyo2 stubgen``, as objects.
+
+    A function of plain scalars returning one or nothing (in an ``Option``
+    or a ``Result`` or not) is annotated here; any other by the stubs' own
+    spelling (:class:`pyo2._stubgen._Names`, which imports ``typing``).
+    tests/python/test_import_cost.py checks that both agree.
+    """
+    params = [_SCALARS[t.kind] for _, t in sig.params if type(t) is Scalar]
+    ret = sig.ret
+    value = ret.value if isinstance(ret, Ret) else ret  # a declared function's: a scalar or None
+    if len(params) == len(sig.params) and (value is None or type(value) is Scalar):
+        annotation = None if value is None else _SCALARS[value.kind]
+        if not (isinstance(ret, Ret) and ret.optional and annotation is not None):
+            return params, annotation
+        if sys.version_info >= (3, 10):  # (3.9 spells it typing.Optional)
+            return params, annotation | None
+    from ._stubgen import _Names  # the stubs' spelling of each type, so both agree
+
+    names = _Names(set())
+    return (
+        [_annotation(names.param(t), names.records) for _, t in sig.params],
+        _annotation(names.ret(sig.ret), names.records),
+    )
 
 
 def _annotation(text: str, records: dict[str, Any] | None = None) -> Any:
