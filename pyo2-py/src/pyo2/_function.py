@@ -228,7 +228,6 @@ def _annotation(text: str, records: dict[str, Any] | None = None) -> Any:
         import array
         import collections.abc
         import types
-        import typing
 
         from ._stubgen import members
 
@@ -245,13 +244,18 @@ def _annotation(text: str, records: dict[str, Any] | None = None) -> Any:
             "array": Array(),
             "Callable": collections.abc.Callable,
             "Iterator": collections.abc.Iterator,
-            "Any": typing.Any,
             "None": None,
         }
+        if "Any" in text:  # typing only then: it takes milliseconds to import
+            import typing
+
+            namespace["Any"] = typing.Any
         # The text is _stubgen's, from the type (never a name from the library).
         try:
             parts = [eval(part, {"__builtins__": {}}, namespace) for part in members(text)]
         except TypeError:  # pragma: no cover - `A | B` inside [] before Python 3.10
+            import typing
+
             parts = [typing.Any]
         if len(parts) == 1:
             annotation = parts[0]
@@ -260,6 +264,8 @@ def _annotation(text: str, records: dict[str, Any] | None = None) -> Any:
             for part in parts[1:]:
                 annotation = annotation | part
         else:  # pragma: no cover - Python 3.9
+            import typing
+
             annotation = typing.Union[tuple(parts)]
         _ANNOTATIONS[key] = annotation
     return annotation
