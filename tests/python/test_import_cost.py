@@ -174,7 +174,7 @@ print(json.dumps({{
         assert fresh["signatures"][name] == str(here.__signature__), name
         if fresh["types"][name] == type(here).__name__:  # both accelerated, or both pure
             assert fresh["help"][name] == pydoc.plain(pydoc.render_doc(here)), name
-    assert fresh["source"].startswith("def ex_add_u8(a=_pyo2_M, b=_pyo2_M, *_pyo2_extra):\n")
+    assert fresh["source"].startswith("def ex_add_u8(")  # the generated source
     assert fresh["source"] == inspect.getsource(dll.ex_add_u8)
 
 
