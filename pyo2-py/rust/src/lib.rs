@@ -723,7 +723,9 @@ unsafe fn pack(
         NO_HEADER
     } else {
         Header {
-            ptr: data.as_ptr().cast(),
+            // `as_mut_ptr`: Rust writes through it for a `&mut` parameter
+            // (which `as_ptr`'s pointer must not be used for).
+            ptr: data.as_mut_ptr().cast_const().cast(),
             len: n,
         }
     };
@@ -944,8 +946,9 @@ impl Function {
     }
 
     /// Puts the keyword arguments of a vectorcall in `objs[nargs..n]`, by
-    /// parameter name; `false` (nothing set) unless each names a parameter
-    /// after the positional ones, once: the pure-Python function explains.
+    /// parameter name; `false` (`objs` then unusable) unless each is an
+    /// exact `str` naming a parameter after the positional ones, once: the
+    /// pure-Python function binds (or explains) the rest.
     ///
     /// # Safety
     ///
@@ -970,13 +973,19 @@ impl Function {
                 unsafe { ffi::PyErr_Clear() };
                 return false;
             }
+            // A `str` subclass (`f(**{S("a"): 1})` passes it as is): a Python
+            // function binds it with its own `__eq__`, which may disagree
+            // with its text or raise. The pure-Python function decides.
+            // SAFETY: a valid object.
+            if unsafe { ffi::PyUnicode_CheckExact(key) } == 0 {
+                return false;
+            }
             let found = (nargs..names.len()).find(|&i| {
                 let name = names[i].as_ptr();
-                // SAFETY: both are valid `str` objects; comparing runs no Python code.
+                // SAFETY: both are valid exact `str` objects; comparing runs
+                // no Python code and can't fail.
                 name == key || unsafe { ffi::PyUnicode_Compare(name, key) } == 0
             });
-            // SAFETY: the GIL is held (a failed comparison set an error).
-            unsafe { ffi::PyErr_Clear() };
             match found {
                 Some(i) if objs[i].is_null() => {
                     // SAFETY: the value follows the positionals (the caller's guarantee).
@@ -1239,9 +1248,29 @@ impl Function {
                 }
             }
         }
-        if ran_python {
-            // Sizes again (the writes index the lists), and every list's
-            // items held until all writes are done, as the pure path does.
+        // Every list's items held until all writes are done, as the pure
+        // path does, where Python code may have run or a whole list is
+        // replaced next to another list's items.
+        let whole = updates
+            .iter()
+            .filter(|(_, u)| matches!(u, Update::Whole(_)))
+            .count();
+        let hold = ran_python || (updates.len() > 1 && whole > 0);
+        if hold {
+            for (p, _) in &updates {
+                // SAFETY: an exact list; a new reference or null.
+                olds.push(unsafe {
+                    Bound::from_owned_ptr_or_err(
+                        py,
+                        ffi::PyList_GetSlice(p.list, 0, ffi::PY_SSIZE_T_MAX),
+                    )?
+                });
+            }
+            // Sizes again, after the last Python code that may have run:
+            // the writes index the lists. (A slice is a new list, whose
+            // allocation may start the garbage collector before Python
+            // 3.12, and so any finalizer; the slices hold every item a
+            // write replaces, so none runs during the writes.)
             for (p, _) in &updates {
                 // SAFETY: an exact list, alive for the call.
                 let now = unsafe { ffi::PyList_Size(p.list) };
@@ -1251,23 +1280,6 @@ impl Function {
                          (from {} to {now} items); nothing was written back",
                         self.name, p.header.len
                     )));
-                }
-            }
-        }
-        let whole = updates
-            .iter()
-            .filter(|(_, u)| matches!(u, Update::Whole(_)))
-            .count();
-        if ran_python || (updates.len() > 1 && whole > 0) {
-            for (p, update) in &updates {
-                if ran_python || matches!(update, Update::Whole(_)) {
-                    // SAFETY: an exact list; a new reference or null.
-                    olds.push(unsafe {
-                        Bound::from_owned_ptr_or_err(
-                            py,
-                            ffi::PyList_GetSlice(p.list, 0, ffi::PY_SSIZE_T_MAX),
-                        )?
-                    });
                 }
             }
         }
@@ -1778,11 +1790,12 @@ fn function_types(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, Bound<'_, PyAny
     };
     let base = py.get_type::<Function>().into_any();
     let function = make(c"pyo2._accel.Function", &base, ffi::Py_TPFLAGS_BASETYPE)?;
-    // Immutable where CPython allows it: 3.13 deprecates (and 3.14 refuses)
-    // an immutable type with a mutable base, and `FunctionBase` can't be
-    // made immutable on the stable ABI before 3.14. On 3.13 a method call
-    // is then not specialised, only a little slower.
-    let immutable = if py.version_info() < (3, 13) {
+    // Immutable where CPython allows it: 3.12 deprecates (a
+    // DeprecationWarning at import, an error under `-W error`) and 3.14
+    // refuses an immutable type with a mutable base, and `FunctionBase`
+    // can't be made immutable on the stable ABI before 3.14. From 3.12 a
+    // method call is then not specialised, only a little slower.
+    let immutable = if py.version_info() < (3, 12) {
         ffi::Py_TPFLAGS_IMMUTABLETYPE
     } else {
         0
