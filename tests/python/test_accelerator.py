@@ -14,22 +14,29 @@ from __future__ import annotations
 import contextlib
 import copy
 import ctypes
+import functools
 import gc
 import importlib
+import itertools
+import operator
+import os
 import struct
+import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import ANY_SCALAR, VIEW_ARGS, Color, Liar
+from strategies import ANY_SCALAR, VIEW_ARGS, Color, Liar, as_f32
 
 import pyo2
 from pyo2 import _abi, _accelerate
+from pyo2._types import SCALARS
 from support import library, run_python
 
 if sys.implementation.name != "cpython" or sys.version_info < (3, 10):  # pragma: no cover
@@ -80,15 +87,27 @@ def copied(value: Any) -> Any:
     return value
 
 
+def bits(value: Any) -> Any:
+    """``value`` for comparing: floats bit for bit (NaN payloads, -0.0), every
+    item with its exact type, lists and tuples item by item."""
+    if type(value) is float:
+        return (float, struct.pack("<d", value))
+    if type(value) in (list, tuple):
+        return (type(value), [bits(v) for v in value])
+    if type(value) is dict:
+        return {k: bits(v) for k, v in value.items()}
+    return (type(value), repr(value))
+
+
 def agree(fast: Any, pure: Any, *args: Any, **kwargs: Any) -> None:
     """Both functions give the same outcome for copies of the arguments, and
-    leave the same values in them."""
+    leave the same values in them (of the same types, floats bit for bit)."""
     a_args, b_args = copied(args), copied(args)
     a_kw, b_kw = copied(kwargs), copied(kwargs)
     a = outcome(lambda: fast(*a_args, **a_kw))
     b = outcome(lambda: pure(*b_args, **b_kw))
     assert a == b, (args, kwargs)
-    assert repr(a_args) == repr(b_args) and repr(a_kw) == repr(b_kw)
+    assert bits(a_args) == bits(b_args) and bits(a_kw) == bits(b_kw), (args, kwargs)
 
 
 # ---------------------------------------------------------------------------
@@ -205,13 +224,35 @@ def test_methods_bind_as_functions_do(lib: pyo2.RustDLL) -> None:
         assert getattr(fast, attr) == getattr(pure, attr), attr
     assert fast.__qualname__ == "Counter.add"
     # Its type is immutable (CPython 3.11+ then specialises `c.add(...)`)
-    # before 3.13, which deprecates an immutable type with a mutable base;
+    # before 3.12, which deprecates an immutable type with a mutable base;
     # its own __doc__ / __module__ don't hide the method's.
-    if sys.version_info < (3, 13):
+    if sys.version_info < (3, 12):
         with pytest.raises(TypeError):
             accel.Method.note = 1
     assert fast.__module__ == "pyo2.lib.pyo2_fixture" and fast.__doc__ == pure.__doc__
     assert lib.types.Tokenizer.encode.__doc__.startswith("fn encode(&mut self, text: &str) -> Vec<u32>")
+
+
+def test_the_accelerator_imports_without_warnings() -> None:
+    """Importing it warns of nothing, so ``-W error`` doesn't break ``import
+    pyo2`` (CPython 3.12 and 3.13 warn when an immutable type has a mutable
+    base: ``Method`` is immutable only before 3.12)."""
+    code = (
+        "import sys, pyo2, pyo2._accelerate as a\n"
+        "from pyo2 import _accel\n"
+        "immutable = bool(_accel.Method.__flags__ & (1 << 8))\n"
+        "print(a.available(), immutable == (sys.version_info < (3, 12)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYO2_PURE": "0"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
 
 
 def test_methods_agree_with_the_pure_path(lib: pyo2.RustDLL) -> None:
@@ -849,10 +890,23 @@ def test_each_owned_buffer_is_dropped_exactly_once() -> None:
     assert len(drops) == 7
 
 
-def doubling_entry(meddle: Any, keep: list[Any]) -> int:
-    """The address of an entry (written in Python) for ``fn f(v: &mut [i64])``
-    that doubles ``v`` in place, then calls ``meddle()`` (as another thread
-    could, while Rust runs)."""
+#: The ctypes element type of each list element type.
+CTYPES: dict[str, Any] = {
+    "i64": ctypes.c_int64,
+    "i32": ctypes.c_int32,
+    "u8": ctypes.c_uint8,
+    "i16": ctypes.c_int16,
+    "f64": ctypes.c_double,
+    "f32": ctypes.c_float,
+    "bool": ctypes.c_bool,
+}
+
+
+def mapping_function(elem: str, change: Any, meddle: Any, keep: list[Any]) -> Any:
+    """An accelerated ``fn f(v: &mut [elem])`` whose entry point (written in
+    Python) sets each element to ``change(element)``, then calls ``meddle()``
+    (as another thread could, while Rust runs)."""
+    ctype = CTYPES[elem]
 
     @_ENTRY  # type: ignore[untyped-decorator]
     def entry(args: int, nargs: int, slot: int) -> int:
@@ -860,24 +914,20 @@ def doubling_entry(meddle: Any, keep: list[Any]) -> int:
         assert header is not None
         ptr, n = (ctypes.c_size_t * 2).from_address(header)
         if n:
-            data = (ctypes.c_int64 * n).from_address(ptr)
+            data = (ctype * n).from_address(ptr)
             for i in range(n):
-                data[i] *= 2
+                data[i] = change(data[i])
         meddle()
         return _abi.OK
 
     keep.append(entry)
     address = ctypes.cast(entry, ctypes.c_void_p).value
     assert address is not None
-    return address
-
-
-def doubler(meddle: Any, keep: list[Any]) -> Any:
     from pyo2._types import Ret
 
     return accel.Function(
-        doubling_entry(meddle, keep),
-        ["mut:i64"],
+        address,
+        [f"mut:{elem}"],
         "()",
         ["v"],
         lambda v: pytest.fail("no fallback expected"),
@@ -887,6 +937,12 @@ def doubler(meddle: Any, keep: list[Any]) -> Any:
         "<f>",
         {},
     )
+
+
+def doubler(meddle: Any, keep: list[Any]) -> Any:
+    """An accelerated ``fn f(v: &mut [i64])`` that doubles ``v`` in place,
+    then calls ``meddle()``."""
+    return mapping_function("i64", lambda x: x * 2, meddle, keep)
 
 
 def test_write_back_rules_when_the_list_changes_during_the_call() -> None:
@@ -941,3 +997,511 @@ def test_ints_in_a_list_of_f64_agree(lib: pyo2.RustDLL) -> None:
     v = [2**53 + 1, 1]
     fast(v)
     assert v == [2.0**54, 2.0]
+
+
+# ---------------------------------------------------------------------------
+# Vectorcall (PEP 590): every way of calling binds as the pure function does.
+
+
+class KeyStr(str):
+    """A keyword name that is a str subclass (``f(**{KeyStr("b"): 1})`` passes it as is)."""
+
+
+class NeverEqual(str):
+    """A keyword name whose ``__eq__`` says no: a Python function doesn't bind it."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = str.__hash__
+
+
+class RaisingEq(str):
+    """A keyword name whose ``__eq__`` raises: so does binding it to a Python function."""
+
+    def __eq__(self, other: object) -> bool:
+        raise LookupError("compared")
+
+    __hash__ = str.__hash__
+
+
+class KwDict(dict):  # type: ignore[type-arg]
+    """A dict subclass for ``**kwargs``."""
+
+
+#: Keyword arguments whose name isn't a str.
+NON_STR_KEYS: Any = {1: 3}
+
+
+#: Call shapes, as ``(label, call)`` where ``call(f)`` calls ``f`` (``ex_div(a: i32, b: i32)``).
+CALL_SHAPES: list[tuple[str, Any]] = [
+    ("positional", lambda f: f(6, 3)),
+    ("keyword", lambda f: f(6, b=3)),
+    ("keywords", lambda f: f(a=6, b=3)),
+    ("keywords swapped", lambda f: f(b=3, a=6)),
+    ("empty **", lambda f: f(6, 3, **{})),
+    ("dict subclass", lambda f: f(6, **KwDict(b=3))),
+    ("unknown keyword", lambda f: f(6, c=3)),
+    ("unknown and known", lambda f: f(a=6, c=3)),
+    ("given twice", lambda f: f(6, a=3)),
+    ("too many", lambda f: f(6, 3, 1)),
+    ("too many with keyword", lambda f: f(6, 3, b=1)),
+    ("too few", lambda f: f(6)),
+    ("none", lambda f: f()),
+    ("only a keyword", lambda f: f(b=3)),
+    ("str subclass keyword", lambda f: f(6, **{KeyStr("b"): 3})),
+    ("str subclass keywords", lambda f: f(**{KeyStr("a"): 6, KeyStr("b"): 3})),
+    ("keyword that is never equal", lambda f: f(6, **{NeverEqual("b"): 3})),
+    ("keyword whose __eq__ raises", lambda f: f(6, **{RaisingEq("b"): 3})),
+    ("non-str keyword", lambda f: f(6, **NON_STR_KEYS)),
+    ("a bool and a wrong type", lambda f: f(True, b="3")),
+    ("out of range by keyword", lambda f: f(6, b=2**40)),
+    ("Err", lambda f: f(1, b=0)),
+    ("partial", lambda f: functools.partial(f, 6)(b=3)),
+    ("partial keyword", lambda f: functools.partial(f, b=3)(6)),
+    ("partial keyword overridden", lambda f: functools.partial(f, b=3)(6, b=2)),
+    ("map", lambda f: list(map(f, [6, 8, 1], [3, 2, 0]))),
+    ("reduce (PyObject_Call)", lambda f: functools.reduce(f, [100, 5, 2])),
+    ("__call__", lambda f: f.__call__(6, b=3)),
+    ("__call__ unknown keyword", lambda f: f.__call__(6, c=3)),
+    ("__call__ never-equal keyword", lambda f: f.__call__(6, **{NeverEqual("b"): 3})),
+    ("type(f).__call__", lambda f: type(f).__call__(f, 6, b=3)),
+    ("type(f).__call__ non-str keyword", lambda f: type(f).__call__(f, 6, **NON_STR_KEYS)),
+    ("type(f).__call__ raising keyword", lambda f: type(f).__call__(f, 6, **{RaisingEq("b"): 3})),
+    ("operator.call", lambda f: operator.call(f, 6, b=3) if hasattr(operator, "call") else f(6, b=3)),
+    ("sorted key", lambda f: sorted([3, 1, 2], key=functools.partial(f, 12))),
+]
+
+
+@pytest.mark.parametrize(("label", "call"), CALL_SHAPES, ids=[label for label, _ in CALL_SHAPES])
+def test_every_call_shape_binds_as_the_pure_function(lib: pyo2.RustDLL, label: str, call: Any) -> None:
+    """Positional and keyword binding through vectorcall, through ``__call__``
+    (PyO3's tuple-and-dict path) and through callers that use either:
+    the same result, or the same exception type and message. A keyword that
+    is a str subclass goes to the pure function, which binds it with its own
+    ``__eq__`` (vectorcall compared the text alone before)."""
+    fast, pure = pair(lib, "ex_div")
+    assert outcome(lambda: call(fast)) == outcome(lambda: call(pure)), label
+
+
+#: Call shapes of the method ``Counter.add(&mut self, k: i64) -> i64``, as ``call(m, obj)``.
+METHOD_CALL_SHAPES: list[tuple[str, Any]] = [
+    ("obj.m(x)", lambda m, c: m.__get__(c, type(c))(1)),
+    ("Class.m(obj, x)", lambda m, c: m(c, 1)),
+    ("keyword", lambda m, c: m(c, k=1)),
+    ("self by keyword", lambda m, c: m(self=c, k=1)),
+    ("bound, self again", lambda m, c: m.__get__(c, type(c))(self=c, k=1)),
+    ("bound, k twice", lambda m, c: m.__get__(c, type(c))(1, k=1)),
+    ("bound via getattr, keyword", lambda m, c: m.__get__(c, type(c))(k=2)),
+    ("partial", lambda m, c: functools.partial(m, c)(k=2)),
+    ("never-equal keyword", lambda m, c: m(c, **{NeverEqual("k"): 1})),
+    ("str subclass keyword", lambda m, c: m(c, **{KeyStr("k"): 1})),
+    ("unknown keyword", lambda m, c: m(c, j=1)),
+    ("no self", lambda m, c: m()),
+    ("self only", lambda m, c: m(c)),
+    ("not a Counter", lambda m, c: m(5, 1)),
+    ("__call__", lambda m, c: m.__call__(c, k=3)),
+    ("map", lambda m, c: list(map(m, [c, c], [1, 2]))),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "call"), METHOD_CALL_SHAPES, ids=[label for label, _ in METHOD_CALL_SHAPES]
+)
+def test_every_method_call_shape_binds_as_the_pure_method(lib: pyo2.RustDLL, label: str, call: Any) -> None:
+    fast, pure = method_pair(lib, "Counter", "add")
+    C = lib.types.Counter
+    a, b = C(1), C(1)
+    assert outcome(lambda: call(fast, a)) == outcome(lambda: call(pure, b)), label
+    assert a.value == b.value
+    # Through the instance, as Python code calls methods (LOAD_METHOD, the
+    # method descriptor flag; specialised on 3.11+): the accelerated one.
+    c = C(0)
+    bound = c.add  # a bound method object: its vectorcall prepends `c`
+    for _ in range(100):
+        c.add(1)
+        c.add(k=1)
+        bound(1)
+        bound(k=1)
+    assert c.value == 400 and type(C.__dict__["add"]) is accel.Method
+
+
+def test_python_subclasses_of_function_call_safely(fixture_path: Path) -> None:
+    """``pyo2._accel.Function`` can be subclassed in Python (``Method`` and its
+    flags can't): CPython 3.12+ lets a subclass without ``__call__`` inherit
+    vectorcall, 3.10/3.11 call it through ``__call__``; a subclass's own
+    ``__call__`` (in the class or set later) wins; ``__class__`` can move
+    between the layout-compatible types. Nothing crashes, every call agrees
+    with the pure function (in a fresh interpreter: a crash fails the test)."""
+    code = f"""
+import pyo2
+from pyo2 import _accel, _accelerate
+dll = pyo2.RustDLL({str(fixture_path)!r})
+pure = dll.ex_div.fallback if isinstance(dll.ex_div, _accel.Function) else dll.ex_div
+def made(cls):
+    module = type("M", (), {{"Function": cls, "Method": cls, "MAX_PARAMS": _accel.MAX_PARAMS}})
+    return _accelerate.accelerate(dll, pure.signature, pure, ["a", "b"], module=module)
+def outcome(call):
+    try:
+        return repr(call())
+    except Exception as e:
+        return type(e).__name__ + ": " + str(e)
+def calls(f):
+    shapes = [lambda: f(6, 3), lambda: f(6, b=3), lambda: f(b=3, a=6), lambda: f(1, 0), lambda: f(6, c=3),
+              lambda: f("6", 3), lambda: f(), lambda: f.__call__(6, b=3), lambda: f(6, **{{KeyStr("b"): 3}})]
+    return [outcome(c) for c in shapes]
+class KeyStr(str):
+    def __eq__(self, other):
+        return False
+    __hash__ = str.__hash__
+expected = calls(pure)
+class Plain(_accel.Function):
+    pass
+class Slotted(_accel.Function):
+    __slots__ = ()
+class Own(_accel.Function):
+    def __call__(self, *args, **kwargs):
+        return ("own", args, kwargs)
+class Deeper(Plain):
+    pass
+for cls in (_accel.Function, Plain, Slotted, Deeper):
+    f = made(cls)
+    assert type(f) is cls
+    assert calls(f) == expected, (cls, calls(f))
+own = made(Own)
+assert own(6, b=3) == ("own", (6,), {{"b": 3}})
+later = made(Plain)
+Plain.__call__ = lambda self, *args, **kwargs: "patched"
+assert later(6, 3) == "patched" and later(6, b=3) == "patched"
+del Plain.__call__
+assert calls(later) == expected
+try:
+    class Sub(_accel.Method):
+        pass
+except TypeError as e:
+    print("Method:", e)
+f = made(_accel.Function)
+for cls in (_accel.Method, _accel.FunctionBase, Plain, _accel.Function):
+    try:
+        f.__class__ = cls
+    except TypeError:
+        pass
+    assert calls(f) == expected, (cls, type(f))
+for make in (lambda: Plain.__new__(Plain), lambda: object.__new__(Plain), lambda: _accel.Function()):
+    try:
+        make()
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("made without its arguments")
+import gc
+del f, later, own
+gc.collect()
+print("ok")
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2:] == ["ok", ""]
+    assert "is not an acceptable base type" in result.stdout
+
+
+# ---------------------------------------------------------------------------
+# Lists: every size and element type, and write-back under interference.
+
+
+def accelerated_only(lib: pyo2.RustDLL, name: str) -> tuple[Any, Any, list[Any]]:
+    """An accelerated ``name``, the pure function, and the list of the calls
+    the accelerated one handed to the pure one (to assert it took them itself)."""
+    pure = pair(lib, name)[1]
+    sig = pure.signature
+    planned = _accelerate.plan(sig)
+    entry = _accelerate.entry_address(lib, name)
+    assert planned is not None and entry is not None, name
+    fell: list[Any] = []
+
+    def fallback(*args: Any, **kwargs: Any) -> Any:
+        fell.append(args)
+        return pure(*args, **kwargs)
+
+    fast = accel.Function(
+        entry,
+        planned[0],
+        planned[1],
+        [n for n, _ in sig.params],
+        fallback,
+        _accelerate._failure(name, sig.ret),
+        True,
+        name,
+        "<f>",
+        {},
+    )
+    return fast, pure, fell
+
+
+#: A quiet NaN with a payload, and a signalling one.
+NAN_PAYLOAD = struct.unpack("<d", struct.pack("<Q", 0xFFF8000000000123))[0]
+SIGNALLING_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000001))[0]
+
+
+def boundary_values(elem: str) -> list[Any]:
+    """Values of ``elem`` a list may hold, bounds, NaNs, -0.0 and subnormals included
+    (an f64 list also holds ints: converted as the pure path does)."""
+    if elem == "bool":
+        return [True, False, False]
+    floats = [0.0, -0.0, 1.5, float("nan"), NAN_PAYLOAD, SIGNALLING_NAN, float("inf"), -float("inf")]
+    if elem == "f32":
+        return [*floats, 3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45, 1e-46, 0.1]
+    if elem == "f64":
+        return [*floats, 5e-324, 1.7976931348623157e308, 0.1, 2**53 + 1, -(2**63), 7]
+    t = SCALARS[elem]
+    assert t.lo is not None and t.hi is not None
+    return [t.lo, t.hi, 0, 1, t.hi - 1, t.lo + 1, -1 if t.lo else 2]
+
+
+#: Sizes around the 8-byte words lists are packed in, and one past 4096.
+LIST_SIZES = [0, 1, 2, 3, 4, 5, 7, 8, 9, 4097]
+
+
+@pytest.mark.parametrize(
+    ("name", "elem"),
+    [
+        *(
+            (f"ex_roundtrip_{t}", t)
+            for t in ["i8", "i16", "i32", "i64", "isize", "u16", "u32", "u64", "usize"]
+        ),
+        *((f"ex_roundtrip_{t}", t) for t in ["f32", "f64", "bool"]),
+        ("ex_seen_f32", "f32"),
+        ("ex_sum_f64", "f64"),
+        ("ex_count_true", "bool"),
+        ("ex_double", "f64"),
+        ("ex_double_i64", "i64"),
+        ("ex_not_all", "bool"),
+    ],
+)
+def test_lists_of_every_size_and_boundary_value_agree(lib: pyo2.RustDLL, name: str, elem: str) -> None:
+    """0 to 9 items (a packed list's last word is partly padding for small
+    element types) and 4097, every bound, NaN payloads, -0.0: the accelerated
+    function takes each list itself (the specialised loops for i64, f64 and
+    i32, the generic one for the rest; u8 below) and agrees with the pure
+    one, bit for bit, in what it returns and writes back."""
+    fast, pure, fell = accelerated_only(lib, name)
+    values = boundary_values(elem)
+    for n in LIST_SIZES:
+        for shift in range(3):
+            agree(fast, pure, [values[(i + shift) % len(values)] for i in range(n)])
+    assert fell == [], fell[:1]
+
+
+@pytest.mark.parametrize(("name", "extra"), [("ex_sleep_then_bump", [0]), ("ex_add_into", None)])
+def test_u8_lists_of_every_size_agree(lib: pyo2.RustDLL, name: str, extra: list[Any] | None) -> None:
+    """&mut [u8] (the specialised u8 loop; a list of 3 fills part of a word),
+    alone and two at once."""
+    fast, pure, fell = accelerated_only(lib, name)
+    for n in LIST_SIZES:
+        v = [(0, 255, 1, 254, 128)[i % 5] for i in range(n)]
+        agree(fast, pure, v, *(extra if extra is not None else [v[::-1]]))
+        w = list(v)
+        fast(w, *(extra if extra is not None else [[1] * n]))
+        assert w == [(x + 1) % 256 for x in v]
+    assert fell == []
+
+
+@pytest.mark.parametrize("elem", sorted(CTYPES))
+def test_mut_lists_of_each_element_type_write_back(elem: str) -> None:
+    """Element types no fixture function takes as ``&mut`` (i32, i16, f32) and
+    the others: what Rust changed is written back as exact ints / floats /
+    bools (an f32 list: every item, rounded, as the pure path writes it); a
+    list Rust left alone keeps its items; 3 u8s or i32s (a partly used last
+    word) compare equal when unchanged."""
+    keep: list[Any] = []
+    quiet = lambda: None  # noqa: E731
+    if elem == "bool":
+        v: list[Any] = [True, False, True]
+        mapping_function(elem, lambda x: not x, quiet, keep)(v)
+        assert v == [False, True, False] and all(type(x) is bool for x in v)
+    elif elem in ("f32", "f64"):
+        v = [0.1, -0.0, 1.5, float("inf")]
+        mapping_function(elem, lambda x: x * 2, quiet, keep)(v)
+        want = (
+            [0.2, -0.0, 3.0, float("inf")]
+            if elem == "f64"
+            else [as_f32(as_f32(0.1) * 2), -0.0, 3.0, float("inf")]
+        )
+        assert bits(v) == bits(want)
+    else:
+        v = [1, 2, 3]
+        mapping_function(elem, lambda x: x + 1, quiet, keep)(v)
+        assert v == [2, 3, 4] and all(type(x) is int for x in v)
+    # Unchanged: no write (not even an f32 list's rounding), whatever the size.
+    for n in LIST_SIZES:
+        items: list[Any] = [(0.1 if elem.startswith("f") else True if elem == "bool" else 7)] * n
+        w = list(items)
+        mapping_function(elem, lambda x: x, quiet, keep)(w)
+        assert all(a is b for a, b in zip(w, items)) and len(w) == n
+
+
+def test_write_back_accepts_equal_items_of_another_type_changed_mid_call() -> None:
+    """During the call, another thread puts ``True`` where 1 was (an index
+    Rust changes) and ``False`` where 0 was (one it doesn't), and an equal
+    float subclass whose ``__eq__`` changes an item already checked: the list
+    still equals what was packed, so it is written (as the pure path's
+    ``list == snapshot`` rule does), every item an exact int."""
+    keep: list[Any] = []
+    v: list[Any] = [1, 0, 5]
+
+    def meddle() -> None:
+        v[0], v[1] = True, False
+
+    mapping_function("i64", lambda x: x * 2, meddle, keep)(v)
+    assert v == [2, 0, 10] and [type(x) for x in v] == [int, int, int]
+
+    class Meddling(float):
+        def __eq__(self, other: object) -> bool:
+            v[0] = 100  # an item checked already: the write of index 0 wins, as the pure path's
+            return float(self) == other
+
+        __hash__ = float.__hash__
+
+    v = [1, 0, 5]
+    mapping_function("i64", lambda x: x * 2, lambda: v.__setitem__(2, Meddling(5.0)), keep)(v)
+    assert v == [2, 0, 10] and [type(x) for x in v] == [int, int, int]
+
+    v = [1, 0, 5]
+    mapping_function("u8", lambda x: x + 1, lambda: v.__setitem__(1, 0.0), keep)(v)
+    assert v == [2, 1, 6] and [type(x) for x in v] == [int, int, int]
+
+
+@pytest.mark.parametrize("elem", ["i64", "f64", "bool"])
+def test_a_finalizer_during_write_back_never_leaves_a_half_written_list(elem: str) -> None:
+    """Python code run by the write-back (an item's ``__eq__``) leaves cyclic
+    garbage whose finalizer shrinks the list; the write-back's next
+    allocation starts the garbage collector (before Python 3.12). Nothing
+    may be written then: before, the writes hit the shortened list half way
+    (``IndexError``, the first items written, the rest not)."""
+    keep: list[Any] = []
+    first, second, third = {"i64": (1, 2, 3), "f64": (1.0, 2.0, 3.0), "bool": (True, False, True)}[elem]
+    v: list[Any] = [first, second, third]
+
+    class Shrinks:
+        __slots__ = ("me",)  # no dict to allocate: the collector starts at the write-back's allocation
+        me: Any
+
+        def __del__(self) -> None:
+            v.pop()
+
+    class Equal:
+        """Equal to the second item, leaving garbage behind when compared."""
+
+        def __eq__(self, other: object) -> bool:
+            gc.collect()
+            garbage = Shrinks()
+            garbage.me = garbage
+            del garbage
+            return bool(other == second)
+
+        __hash__ = None  # type: ignore[assignment]
+
+    equal = Equal()
+    change = (lambda x: not x) if elem == "bool" else (lambda x: x * 2)
+    threshold, callbacks = gc.get_threshold(), gc.callbacks[:]
+    gc.callbacks.clear()  # Hypothesis' timer: Python code that allocates, moving the collections
+    gc.collect()
+
+    def meddle() -> None:
+        v[1] = equal
+        gc.set_threshold(1)
+
+    try:
+        f = mapping_function(elem, change, meddle, keep)
+        if sys.version_info < (3, 12):  # the collector runs at the allocation
+            with pytest.raises(RuntimeError) as info:
+                f(v)
+            assert "changed size during the call (from 3 to 2 items); nothing was written back" in str(
+                info.value
+            )
+            assert v == [first, equal], v  # nothing written
+        else:  # the collector waits for the interpreter's next check
+            f(v)
+            gc.collect()
+            assert v == [change(first), change(second)], v  # all written, then shortened
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks[:] = callbacks
+    gc.collect()
+
+
+@pytest.mark.parametrize(
+    ("name", "base", "step"),
+    [
+        ("ex_sleep_then_double", list(range(1, 1001)), lambda x: x * 2),
+        ("ex_sleep_then_bump", [i % 256 for i in range(1001)], lambda x: (x + 1) % 256),
+    ],
+    ids=["i64", "u8"],
+)
+def test_threads_calling_with_one_mut_list_write_all_or_nothing(
+    lib: pyo2.RustDLL, name: str, base: list[int], step: Any
+) -> None:
+    """Four threads call the same function on the same list (the GIL released
+    while Rust works on private copies): each call either writes its whole
+    result or raises RuntimeError having written nothing, so the list ends as
+    ``step`` applied once per successful call, accelerated or pure."""
+    for f in pair(lib, name):
+        v = list(base)
+        done: list[bool] = []
+        errors: list[str] = []
+
+        def work(f: Any = f, v: list[int] = v, done: list[bool] = done, errors: list[str] = errors) -> None:
+            for _ in range(8):
+                try:
+                    f(v, 1)
+                    done.append(True)
+                except RuntimeError as refused:
+                    errors.append(str(refused))
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        want = list(base)
+        for _ in done:
+            want = [step(x) for x in want]
+        assert v == want, (f, len(done))
+        assert len(done) + len(errors) == 32 and done
+        assert all("a list passed for a &mut parameter was changed during the call" in e for e in errors), (
+            errors[:1]
+        )
+
+
+def test_another_thread_swapping_in_equal_items_never_refuses_a_call(lib: pyo2.RustDLL) -> None:
+    """Another thread keeps putting ``False`` where the list holds 0 (which
+    doubling keeps: the list always equals what was packed) while calls run,
+    each sweep one C call (atomic for Python threads): every call is written
+    back, all of it, accelerated (the items Rust didn't change but another
+    thread replaced are written too) or pure."""
+    n = 2000
+    base = [0 if i % 3 else i for i in range(n)]
+    zeros = [i for i in range(n) if base[i] == 0]
+    for f in pair(lib, "ex_sleep_then_double"):
+        v = list(base)
+        stop = threading.Event()
+        sweeps = 0
+
+        def swap(v: list[Any] = v, stop: threading.Event = stop) -> None:
+            nonlocal sweeps
+            while not stop.is_set():
+                deque(map(v.__setitem__, zeros, itertools.repeat(False)), maxlen=0)
+                sweeps += 1
+                time.sleep(0.0005)
+
+        t = threading.Thread(target=swap)
+        t.start()
+        try:
+            for _ in range(20):
+                v[:] = base
+                f(v, 2)
+                assert v == [2 * x for x in base]
+        finally:
+            stop.set()
+            t.join()
+        assert sweeps > 0
