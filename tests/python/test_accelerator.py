@@ -168,6 +168,27 @@ def test_it_introspects_as_the_pure_function(lib: pyo2.RustDLL) -> None:
     assert fast.releases_gil  # a &str argument releases it
 
 
+def test_functions_and_methods_can_be_weakly_referenced(lib: pyo2.RustDLL) -> None:
+    """As Python functions can (caches keyed by function, `weakref.finalize`)."""
+    import weakref
+
+    functions = [lib.ex_add_u8, lib.ex_repeat, lib.types.Counter.add]
+    refs = [weakref.ref(f) for f in functions]
+    assert [r() for r in refs] == functions
+    cache: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+    cache[lib.ex_add_u8] = 1
+    assert cache[lib.ex_add_u8] == 1
+    # A Function of its own (not the library's cached one) dies with its last reference.
+    pure = pair(lib, "ex_add_u8")[1]
+    sig = pure.signature
+    own = _accelerate.accelerate(lib, sig, pure, [n for n, _ in sig.params], module=accel)
+    assert isinstance(own, accel.Function) and own(2, 3) == 5
+    ref = weakref.ref(own)
+    del own
+    gc.collect()
+    assert ref() is None
+
+
 # ---------------------------------------------------------------------------
 # Methods of classes (through their uniform entry, the handle as args[0]).
 

@@ -748,7 +748,7 @@ unsafe fn pack(
 // uniform entry point; what pyo2 returns for it when this module is built.
 // (No doc comment: the type's `__doc__` would hide the instance's, the Rust
 // function's signature and doc, which the `__doc__` getter returns.)
-#[pyclass(frozen, subclass, module = "pyo2._accel", name = "FunctionBase")]
+#[pyclass(frozen, subclass, weakref, module = "pyo2._accel", name = "FunctionBase")]
 struct Function {
     /// What CPython calls (the vectorcall protocol): [`vectorcall`], at the
     /// offset [`function_types`] gives the `Function` and `Method` types.
