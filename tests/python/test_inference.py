@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import shutil
 import subprocess
@@ -239,3 +240,83 @@ def test_buffers_are_lent_in_place_and_immutables_are_copied(dll: pyo2.RustDLL) 
     else:
         # PyPy's GC moves objects, so ctypes hands C a copy of the bytes, every time.
         assert declared(data, out) is None and out[0] != 0
+
+
+# -- lists of lists and long lists: converted in one block, written back per list ----------------
+
+
+def test_rows_of_every_length_are_written_back_each_in_its_place(dll: pyo2.RustDLL) -> None:
+    """The rows of a list of lists share one block and one run of headers:
+    each row (empty ones are null views, long ones are packed a chunk at a
+    time) gets its own items back, and stays the same object."""
+    lengths = [0, 1, 3, 0, 4097, 2, 0, 9000, 5, 0]
+    rows = [[i * 100_000 + j for j in range(n)] for i, n in enumerate(lengths)]
+    ids = list(map(id, rows))
+    expected = [[x + 10 * i + 1 for x in row] for i, row in enumerate(rows)]
+    assert dll.nested_bump(rows) is None
+    assert list(map(len, rows)) == lengths
+    assert rows == expected
+    assert list(map(id, rows)) == ids
+    assert dll.nested_sum(rows) is None  # read only: nothing written back
+    assert rows == expected and list(map(id, rows)) == ids
+
+
+def test_rows_moved_between_two_arguments_are_the_same_objects(dll: pyo2.RustDLL) -> None:
+    """Rust swapping two whole lists of rows (swap_views swaps the two views,
+    whatever their elements): each list gets the other's row objects."""
+    a0, a1, b0 = [1], [2, 3], [4, 5, 6]
+    a, b = [a0, a1], [b0]
+    dll.swap_views(a, b)
+    assert a == [[4, 5, 6]] and b == [[1], [2, 3]]
+    assert a[0] is b0 and b[0] is a0 and b[1] is a1
+
+
+@pytest.mark.parametrize("mutable", [False, True])
+def test_a_row_resized_while_the_rows_are_converted_is_refused(dll: pyo2.RustDLL, mutable: bool) -> None:
+    """A later row's item that grows an earlier, already converted, row:
+    RuntimeError before Rust runs, the item it added kept."""
+    rows: list[list[object]] = [[1, 2], []]
+
+    class Grows:
+        def __index__(self) -> int:
+            rows[0].append(3)
+            return 4
+
+    rows[1].append(Grows())
+    f = (
+        dll.declare("fn nested_bump(v: &mut PyVec<&mut PyVec<i64>>)")
+        if mutable
+        else dll.declare("fn nested_sum(v: &PyVec<&PyVec<i64>>) -> i64")
+    )
+    with pytest.raises(RuntimeError, match=r"changed size while it was converted \(from 2 to 3 items"):
+        f(rows)
+    assert rows[0] == [1, 2, 3]
+
+
+def test_a_long_list_changed_only_at_its_end_is_written_back(dll: pyo2.RustDLL) -> None:
+    """A long list's snapshot is kept in pieces: a change in the last one counts."""
+    values = [0] * 5000 + [21]
+    dll.double_i64(values)
+    assert values[-1] == 42 and values[:-1] == [0] * 5000
+    rows = [[0] * 4096, [0, 0, 21]]
+    dll.nested_bump(rows)
+    assert rows == [[1] * 4096, [11, 11, 32]]
+
+
+def test_long_float_lists_compare_by_bits(dll: pyo2.RustDLL) -> None:
+    """A long float list's snapshot is its bytes (in pieces): 0.0 turned to
+    -0.0 is written back, and a NaN Rust left alone leaves the list as it was."""
+    zeros = [0.0] * 5000
+    dll.scale(zeros, -1.0)
+    assert all(math.copysign(1.0, x) == -1.0 for x in zeros)
+    nan = float("nan")
+    same = [1.5] * 5000 + [nan]
+    items = list(same)
+    dll.scale(same, 1.0)
+    assert all(a is b for a, b in zip(same, items))
+    cube = [[[0.0] * 4097, []], [[2.5, -0.0]]]
+    leaf = cube[0][0]
+    dll.deep_negate(cube)
+    assert cube[0][0] is leaf and len(leaf) == 4097
+    assert all(math.copysign(1.0, x) == -1.0 for x in leaf)
+    assert cube[1] == [[-2.5, 0.0]] and math.copysign(1.0, cube[1][0][1]) == 1.0
