@@ -540,26 +540,13 @@ def test_the_gil_is_released_for_lists_and_kept_for_scalars(lib: pyo2.RustDLL) -
     """A long call with a list lets another Python thread run meanwhile."""
     busy, _ = pair(lib, "ex_busy_sum")
     v = list(range(200_000))
-    ticks = 0
-    stop = threading.Event()
 
-    def count() -> None:
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
-
-    t = threading.Thread(target=count)
-    t.start()
-    time.sleep(0.01)
-    try:
-        before = ticks
+    def calls() -> None:
         start = time.perf_counter()
         while time.perf_counter() - start < 0.3:
             busy(v, 200)
-        during = ticks - before
-    finally:
-        stop.set()
-        t.join()
+
+    _, during = progress_during(calls)
     assert during > 1000, during
     assert busy.releases_gil
 

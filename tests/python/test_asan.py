@@ -9,6 +9,7 @@ import os
 import textwrap
 from array import array
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,14 @@ from support import run_python
 ARMED = 0xA5A50B0E  # tests/fixture/src/asan.rs: the argument that arms the probe
 SIGNATURE = "fn asan_probe_overread(v: &PyVec<u8>, arm: u64) -> u8"
 ASAN_RUN = bool(os.environ.get("PYO2_ASAN"))
+
+
+def assert_overflow(result: Any, access: str) -> None:
+    """The armed probe died of an ASan heap-buffer-overflow report with this access."""
+    assert result.stdout == "armed\n", result.stderr
+    assert result.returncode != 0
+    assert "ERROR: AddressSanitizer: heap-buffer-overflow" in result.stderr, result.stderr
+    assert access in result.stderr
 
 
 def test_the_disarmed_probe_reads_in_bounds(fixture_path: Path) -> None:
@@ -46,10 +55,7 @@ def test_asan_reports_an_overread_past_a_buffer(fixture_path: Path, monkeypatch:
         print("survived", flush=True)
     """
     result = run_python(textwrap.dedent(code))
-    assert result.stdout == "armed\n", result.stderr
-    assert result.returncode != 0
-    assert "ERROR: AddressSanitizer: heap-buffer-overflow" in result.stderr, result.stderr
-    assert "READ of size 1" in result.stderr
+    assert_overflow(result, "READ of size 1")
     assert "asan_probe_overread" in result.stderr
 
 
@@ -97,10 +103,7 @@ def test_asan_reports_an_overread_in_the_accelerator(monkeypatch: pytest.MonkeyP
         print("survived", flush=True)
     """
     result = run_python(textwrap.dedent(code))
-    assert result.stdout == "armed\n", result.stderr
-    assert result.returncode != 0
-    assert "ERROR: AddressSanitizer: heap-buffer-overflow" in result.stderr, result.stderr
-    assert "READ of size 8" in result.stderr
+    assert_overflow(result, "READ of size 8")
     access = result.stderr.split("READ of size 8", 1)[1].split("\n\n", 1)[0]
     frame0 = next(line for line in access.splitlines() if line.strip().startswith("#0 "))
     assert f"({accel}+0x" in frame0, access  # the read is the accelerator's own
