@@ -748,7 +748,13 @@ unsafe fn pack(
 // uniform entry point; what pyo2 returns for it when this module is built.
 // (No doc comment: the type's `__doc__` would hide the instance's, the Rust
 // function's signature and doc, which the `__doc__` getter returns.)
-#[pyclass(frozen, subclass, weakref, module = "pyo2._accel", name = "FunctionBase")]
+#[pyclass(
+    frozen,
+    subclass,
+    weakref,
+    module = "pyo2._accel",
+    name = "FunctionBase"
+)]
 struct Function {
     /// What CPython calls (the vectorcall protocol): [`vectorcall`], at the
     /// offset [`function_types`] gives the `Function` and `Method` types.
@@ -768,6 +774,10 @@ struct Function {
     attrs: Py<PyDict>,
     /// A method's class (its `self` parameter, [`Param::Handle`]), or `None`.
     cls: Option<Py<PyType>>,
+    /// A method's way to the handle: the class's `_pyo2_h` slot descriptor
+    /// (a `member_descriptor`) and its `__get__`, called directly rather
+    /// than through attribute lookup; `None`: look the attribute up.
+    handle_slot: Option<(Py<PyAny>, ffi::descrgetfunc)>,
 }
 
 /// The new items of a `&mut` list whose view Rust kept: at each index, a
@@ -1337,10 +1347,18 @@ impl Function {
         if unsafe { ffi::Py_TYPE(obj) } != cls.as_ptr().cast::<ffi::PyTypeObject>() {
             return None;
         }
-        let name = pyo3::intern!(py, "_pyo2_h");
-        // SAFETY: the GIL is held; `obj` and `name` are valid; a new
-        // reference or null with an exception set.
-        let h = unsafe { ffi::PyObject_GetAttr(obj, name.as_ptr()) };
+        let h = match &self.handle_slot {
+            // SAFETY: the GIL is held; `get` is `descr`'s type's `__get__`,
+            // called as attribute lookup would (`obj` is exactly `cls`, whose
+            // slot it reads); a new reference or null with an exception set.
+            Some((descr, get)) => unsafe { get(descr.as_ptr(), obj, cls.as_ptr().cast()) },
+            None => {
+                let name = pyo3::intern!(py, "_pyo2_h");
+                // SAFETY: the GIL is held; `obj` and `name` are valid; a new
+                // reference or null with an exception set.
+                unsafe { ffi::PyObject_GetAttr(obj, name.as_ptr()) }
+            }
+        };
         if h.is_null() {
             // SAFETY: the GIL is held.
             unsafe { ffi::PyErr_Clear() };
@@ -1378,6 +1396,7 @@ impl Function {
     #[pyo3(text_signature = None, signature = (entry, params, ret, names, fallback, failure, release_gil, name, repr, attrs, cls = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         entry: usize,
         params: Vec<String>,
         ret: &str,
@@ -1421,6 +1440,10 @@ impl Function {
         // SAFETY: the constructor's contract: `entry` is the address of a
         // function with the `Entry` signature (pyo2 read it from the library).
         let entry = unsafe { std::mem::transmute::<usize, Entry>(entry) };
+        let handle_slot = match &cls {
+            Some(cls) => handle_slot(cls.bind(py))?,
+            None => None,
+        };
         let vectorcall: Vectorcall = vectorcall;
         let lists = params
             .iter()
@@ -1440,6 +1463,7 @@ impl Function {
             repr,
             attrs,
             cls,
+            handle_slot,
         })
     }
 
@@ -1561,8 +1585,41 @@ impl Function {
         if let Some(cls) = &self.cls {
             visit.call(cls)?;
         }
+        if let Some((descr, _)) = &self.handle_slot {
+            visit.call(descr)?;
+        }
         Ok(())
     }
+}
+
+/// The `_pyo2_h` slot descriptor of a method's class and its `__get__`, if
+/// the class has one (pyo2's classes declare `__slots__`); `None` to look
+/// the attribute up on each call.
+fn handle_slot(cls: &Bound<'_, PyType>) -> PyResult<Option<(Py<PyAny>, ffi::descrgetfunc)>> {
+    let py = cls.py();
+    let Some(descr) = cls.getattr_opt(pyo3::intern!(py, "_pyo2_h"))? else {
+        return Ok(None);
+    };
+    // `member_descriptor`, the type of a `__slots__` entry (and of
+    // `type.__weakrefoffset__`).
+    let member = py
+        .get_type::<PyType>()
+        .getattr("__dict__")?
+        .get_item("__weakrefoffset__")?
+        .get_type();
+    let descr_type = descr.get_type();
+    if !descr_type.is(&member) {
+        return Ok(None);
+    }
+    // SAFETY: the GIL is held; a valid type object (member_descriptor is a
+    // static type: PyType_GetSlot reads those since Python 3.10).
+    let get = unsafe { ffi::PyType_GetSlot(descr_type.as_ptr().cast(), ffi::Py_tp_descr_get) };
+    if get.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the `tp_descr_get` slot holds a `descrgetfunc`.
+    let get = unsafe { std::mem::transmute::<*mut c_void, ffi::descrgetfunc>(get) };
+    Ok(Some((descr.unbind(), get)))
 }
 
 /// From now on, every call releases the GIL while Rust runs, scalar-only
@@ -1683,6 +1740,7 @@ fn vectorcall_offset(py: Python<'_>) -> PyResult<ffi::Py_ssize_t> {
             repr: String::new(),
             attrs: PyDict::new(py).unbind(),
             cls: None,
+            handle_slot: None,
         },
     )?;
     let field = ptr::addr_of!(probe.get().vectorcall) as usize;
