@@ -835,56 +835,6 @@ impl Drop for NewItems {
 }
 
 impl Function {
-    /// The call, or `Ok(None)` when the pure-Python function must make it.
-    fn fast(
-        &self,
-        py: Python<'_>,
-        args: &Bound<'_, PyTuple>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Option<Py<PyAny>>> {
-        let n = self.params.len();
-        let npos = args.len();
-        if npos > n {
-            return Ok(None);
-        }
-        let mut objs: [*mut ffi::PyObject; MAX_PARAMS] = [ptr::null_mut(); MAX_PARAMS];
-        for (i, obj) in objs.iter_mut().enumerate().take(npos) {
-            // SAFETY: `i < len(args)`; a borrowed reference, alive as long as `args`.
-            *obj = unsafe { ffi::PyTuple_GetItem(args.as_ptr(), i as ffi::Py_ssize_t) };
-        }
-        // Values bound by keyword, kept alive here (the dict is the caller's).
-        let mut keep: Vec<Bound<'_, PyAny>> = Vec::new();
-        match kwargs {
-            Some(kw) if !kw.is_empty() => {
-                let Some(names) = &self.names else {
-                    return Ok(None);
-                };
-                let mut found = 0;
-                for i in npos..n {
-                    match kw.get_item(names[i].bind(py))? {
-                        Some(value) => {
-                            objs[i] = value.as_ptr();
-                            keep.push(value);
-                            found += 1;
-                        }
-                        None => return Ok(None),
-                    }
-                }
-                if found != kw.len() {
-                    return Ok(None); // an unknown keyword, or one given twice
-                }
-            }
-            _ => {
-                if npos != n {
-                    return Ok(None);
-                }
-            }
-        }
-        // SAFETY: every objs[i] (i < n) is a valid object kept alive by
-        // `args` or `keep` for the rest of this call.
-        unsafe { self.call(py, &objs[..n]) }
-    }
-
     /// A vectorcall (see [`vectorcall`]): binds the arguments as [`fast`](Self::fast)
     /// does (all of them, positionally then by keyword), calls, and hands
     /// anything it doesn't take to the pure-Python function, with the
@@ -1487,6 +1437,9 @@ impl Function {
         }
     }
 
+    /// A call through `tp_call` (`f.__call__(...)`, or a Python subclass
+    /// that doesn't inherit vectorcall): the arguments laid out as a
+    /// vectorcall's and bound by [`vcall`](Self::vcall), the one binding.
     #[pyo3(signature = (*args, **kwargs))]
     fn __call__(
         &self,
@@ -1494,10 +1447,21 @@ impl Function {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        match self.fast(py, args, kwargs)? {
-            Some(value) => Ok(value),
-            None => self.fallback.call(py, args, kwargs),
-        }
+        // The keyword arguments, kept alive here for the call.
+        let items: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> =
+            kwargs.map(|kw| kw.iter().collect()).unwrap_or_default();
+        let mut objs: Vec<*mut ffi::PyObject> = args.iter_borrowed().map(|a| a.as_ptr()).collect();
+        objs.extend(items.iter().map(|(_, value)| value.as_ptr()));
+        let kwnames = if items.is_empty() {
+            None
+        } else {
+            Some(PyTuple::new(py, items.iter().map(|(key, _)| key))?)
+        };
+        let kwnames_ptr = kwnames.as_ref().map_or(ptr::null_mut(), |k| k.as_ptr());
+        // SAFETY: the GIL is held; `objs` holds the positional arguments
+        // (borrowed from `args`) then one value per name in `kwnames` (held
+        // by `items`), all alive until the call returns.
+        unsafe { self.vcall(py, objs.as_ptr(), args.len(), kwnames_ptr) }
     }
 
     fn __repr__(&self) -> &str {
